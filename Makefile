@@ -1,0 +1,161 @@
+# ax - Erlang-style actor runtime for C.  Plain GNU make; see README.md.
+#
+#   make            build libax, the ax binary and the examples
+#   make run        build, then start ax (installs Debian packages as root)
+#   make test       every test: unit, property, vectors, fuzz (short),
+#                   AddressSanitizer/UBSan, ThreadSanitizer
+#   make test-asan  the unit tests under -fsanitize=address,undefined
+#   make tsan       the concurrency tests under ThreadSanitizer
+#   make bench      every benchmark in bench/, one `name value unit` a line
+#   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC       ?= gcc
+CLANG    ?= clang
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+SAN      ?=
+FUZZ_TIME ?= 60
+FUZZ_SHORT ?= 10
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+           -fno-omit-frame-pointer -MMD -MP -pthread $(SAN)
+RT_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DAX_BUILDING \
+           $(if $(AX_TESTING),-DAX_TESTING)
+LDLIBS  := -pthread -lm
+LDFLAGS ?=
+
+RT_SRCS   := $(sort $(wildcard runtime/*/*.c))
+RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
+AX_SRCS   := $(sort $(wildcard shell/*.c))
+AX_OBJS   := $(AX_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
+
+LIBAX_A  := $(BUILD)/libax.a
+LIBAX_SO := $(BUILD)/libax.so
+AX_BIN   := $(BUILD)/ax
+UNIT_BIN := $(BUILD)/test-unit
+
+.PHONY: all run test test-unit test-asan tsan bench fuzz fuzz-short \
+        install clean deps
+.DELETE_ON_ERROR:
+
+all: $(LIBAX_A) $(LIBAX_SO) $(AX_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(AX_BIN)
+
+# The sanitizer and fuzz runs come first so that the last thing printed is
+# the runner's summary of the plain build's tests.
+test: deps
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz-short
+	@$(MAKE) --no-print-directory test-unit
+
+test-unit: $(UNIT_BIN)
+	AX_ETF_VECTORS=$(ETF_VECTORS) $(UNIT_BIN) --jobs 2
+
+ETF_VECTORS ?= $(firstword $(wildcard ../shared/etf-vectors.txt \
+                 $(CURDIR)/../shared/etf-vectors.txt) tests/etf-vectors.txt)
+
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan AX_TESTING=1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    test-unit
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan AX_TESTING=1 \
+	    SAN="-fsanitize=thread" test-unit
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -Iruntime -c $< -o $@
+
+$(LIBAX_A): $(RT_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBAX_SO): $(RT_OBJS)
+	$(CC) -shared $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(AX_BIN): $(AX_OBJS) $(LIBAX_A)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(AX_OBJS) $(LIBAX_A) $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIBAX_A)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIBAX_A) \
+	    $(shell pkg-config --libs criterion) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIBAX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+# libFuzzer targets: the runtime rebuilt with clang and the sanitizers.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+           -pthread -DAX_BUILDING -DAX_TESTING -Iruntime \
+           -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_RT_OBJS := $(RT_SRCS:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_RT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RT_OBJS) \
+	    $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	    mkdir -p build/fuzz/corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        build/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz-short: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	    mkdir -p build/fuzz/corpus/$$n; \
+	    echo "fuzz $$n: $(FUZZ_SHORT) s"; \
+	    $$f -max_total_time=$(FUZZ_SHORT) -timeout=5 \
+	        build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	        >build/fuzz/$$n.log 2>&1 \
+	    || { tail -n 60 build/fuzz/$$n.log; exit 1; }; \
+	    grep -E '^Done|^#[0-9]+.*DONE' build/fuzz/$$n.log | tail -n 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(AX_BIN) $(DESTDIR)$(PREFIX)/bin/ax
+	install -m 644 $(LIBAX_A) $(DESTDIR)$(PREFIX)/lib/libax.a
+	install -m 755 $(LIBAX_SO) $(DESTDIR)$(PREFIX)/lib/libax.so
+	install -m 644 runtime/ax.h $(DESTDIR)$(PREFIX)/include/ax.h
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(AX_VERSION)|g' \
+	    ax.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/ax.pc
+
+AX_VERSION := $(shell sed -n 's/^\#define AX_VERSION_STRING "\(.*\)"/\1/p' \
+                runtime/ax.h)
+
+clean:
+	rm -rf build
+
+-include $(RT_OBJS:.o=.d) $(AX_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) \
+         $(FUZZ_RT_OBJS:.o=.d)

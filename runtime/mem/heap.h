@@ -1,0 +1,71 @@
+/*
+ * heap.h - a process heap: young generation, old generation, off-heap
+ * binaries, and its collector's counters.
+ *
+ * The young generation is one block, [block, block_top), filled by
+ * bumping `top`; what does not fit goes to chunks (newest first), which
+ * also take whole message buffers later. [block, hwm) holds the objects
+ * that survived one collection: the next minor collection promotes them
+ * to the old generation [old, old_top). The block and every chunk are
+ * freed at each collection, and the survivors compacted into a new block
+ * sized from what lived, so a heap shrinks when its live data does.
+ *
+ * REFBIN objects (references to shared binaries) are linked, through
+ * their word 2, into one list per generation, so a collection can drop
+ * the references of those that died.
+ */
+#ifndef AX_MEM_HEAP_H
+#define AX_MEM_HEAP_H
+
+#include "../term/term.h"
+
+/* Words of the first block, and the least a block shrinks to. */
+#define HEAP_MIN_WORDS 64
+/* The least an old generation is made. */
+#define OLD_MIN_WORDS 256
+
+struct chunk {
+    struct chunk *next;
+    size_t size;  /* capacity, words */
+    size_t used;  /* words, kept up to date when it stops being current */
+    uint64_t data[];
+};
+
+struct ax_heap {
+    uint64_t *top;     /* next free word of the current region */
+    uint64_t *limit;   /* end of the current region */
+    uint64_t *block;   /* the young block; NULL before the first term */
+    uint64_t *block_top;
+    uint64_t *hwm;     /* [block, hwm) survived one collection */
+    size_t block_size;
+    struct chunk *chunks;   /* newest first; the current region if any */
+    uint64_t *old;          /* the old generation; NULL when empty */
+    uint64_t *old_top;
+    size_t old_size;
+    uint64_t *young_bins;   /* REFBIN lists, linked through word 2 */
+    uint64_t *old_bins;
+    size_t offheap_bytes;
+    ax_oom_fn oom;
+    void *oom_arg;
+    ax_heap_stats_t stats;  /* counters; sizes are filled on demand */
+};
+
+/* Words used in the young generation (block and chunks). */
+size_t ax__heap_young_used(const ax_heap_t *h);
+
+/* True if the young generation overflowed its block: a good moment for a
+ * collection at the next safe point. */
+static inline bool ax__heap_wants_gc(const ax_heap_t *h)
+{
+    return h->chunks != NULL;
+}
+
+/* True if the boxed or cons term t lives in h's old generation. */
+static inline bool ax__heap_in_old(const ax_heap_t *h, ax_term_t t)
+{
+    const uint64_t *p = term_ptr(t);
+
+    return h->old && p >= h->old && p < h->old_top;
+}
+
+#endif /* AX_MEM_HEAP_H */
