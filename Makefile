@@ -10,7 +10,9 @@
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each
 #   make install    PREFIX=/usr/local DESTDIR=
 
-CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
 CLANG    ?= clang
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -18,6 +20,8 @@ BUILD    ?= build
 SAN      ?=
 FUZZ_TIME ?= 60
 FUZZ_SHORT ?= 10
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough
@@ -57,7 +61,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(AX_BIN)
+	$(AX_BIN) term
 
 # The sanitizer and fuzz runs come first so that the last thing printed is
 # the runner's summary of the plain build's tests.
@@ -83,25 +87,31 @@ tsan:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(RT_CFLAGS) -Iruntime -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(RT_CFLAGS) -Iruntime -c $< -o $@
 
 $(LIBAX_A): $(RT_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
 
 $(LIBAX_SO): $(RT_OBJS)
-	$(CC) -shared $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(AX_BIN): $(AX_OBJS) $(LIBAX_A)
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $(AX_OBJS) $(LIBAX_A) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $(AX_OBJS) $(LIBAX_A) $(LDLIBS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LIBAX_A)
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIBAX_A) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIBAX_A) \
 	    $(shell pkg-config --libs criterion) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBAX_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
@@ -114,11 +124,13 @@ FUZZ_RT_OBJS := $(RT_SRCS:%.c=build/fuzz/obj/%.o)
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CLANG   $@")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_RT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RT_OBJS) \
+	@$(if $(Q),echo "  CLANG   $@")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RT_OBJS) \
 	    $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)

@@ -293,10 +293,10 @@ int ax_heap_gc(ax_heap_t *h, ax_term_t *roots, size_t n, ax_gc_kind_t kind)
     g.old_limit = h->old_top;
     g.promo_top = h->old_top;
 
-    for (size_t i = 0; i < n; i++)
-        roots[i] = evacuate(&g, roots[i]);
     scan_young = g.to;
     scan_old = g.promo_top;
+    for (size_t i = 0; i < n; i++)
+        roots[i] = evacuate(&g, roots[i]);
     while (scan_young < g.to_top || (scan_old && scan_old < g.promo_top)) {
         scan_young = scan_region(&g, scan_young, &g.to_top);
         if (scan_old)
