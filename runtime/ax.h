@@ -58,14 +58,18 @@ extern "C" {
     XX(SYNTAX, -6, "syntax_error", "syntax error")                        \
     XX(BADETF, -7, "badetf", "malformed external term format")            \
     XX(RANGE, -8, "badarg", "value out of range")                         \
-    XX(NOTSUP, -9, "notsup", "operation not supported")
+    XX(NOTSUP, -9, "notsup", "operation not supported")                   \
+    XX(NOPROC, -10, "noproc", "no such process")                          \
+    XX(TIMEOUT, -11, "timeout", "timed out")                              \
+    XX(NOTPROC, -12, "not_a_process", "not called from a process")        \
+    XX(STATE, -13, "badstate", "the node is not in a state to do that")
 
 enum {
     AX_OK = 0,
 #define AX_ERRNO_ENUM_(name, code, atom, msg) AX_E##name = (code),
     AX_ERRNO_MAP(AX_ERRNO_ENUM_)
 #undef AX_ERRNO_ENUM_
-    AX_ERRNO_LAST_ = -10
+    AX_ERRNO_LAST_ = -14
 };
 
 /* The message of an error code ("unknown error" for anything else).
@@ -422,6 +426,255 @@ AX_API void ax_heap_stats(const ax_heap_t *h, ax_heap_stats_t *out);
 AX_API ax_term_t ax_copy(ax_heap_t *dst, ax_term_t t);
 /* The words ax_copy() would allocate for t. */
 AX_API size_t ax_copy_size(ax_term_t t);
+
+/* ===================================================================== */
+/* Processes                                                              */
+/* ===================================================================== */
+
+/*
+ * A process is share-nothing: its own heap, its own mailbox. Either a body
+ * (a C function run once with an argument; when it returns, the process
+ * exits with reason normal) or a handler (called once per message with the
+ * process's state, returning the new state: no stack is held between
+ * messages, so an idle handler process costs a few hundred bytes).
+ *
+ * Functions marked "in a process" must be called from a process (a body,
+ * a handler, or what they call); elsewhere they fail with AX_ENOTPROC.
+ * Terms passed in are copied to where they go (the new process's heap,
+ * the receiver's mailbox); terms handed back are on the calling process's
+ * heap (ax_heap()).
+ *
+ * A body may block anywhere (ax_receive, ax_sleep, later ax_call): it then
+ * keeps its stack until it returns. Blocking is not a callback chain.
+ */
+typedef void (*ax_body_fn)(ax_term_t arg);
+typedef ax_term_t (*ax_handler_fn)(ax_term_t msg, ax_term_t state);
+
+/* Special terms that only patterns use: a wildcard and variables 0..15. */
+#define AX_ANY ((ax_term_t)0x1F)
+#define AX_VAR(n) ((ax_term_t)(((uint64_t)(n) << 8) | 0x2F))
+#define AX_VARS_MAX 16
+/* The timeout that never expires. */
+#define AX_INFINITY (-1)
+
+enum {
+    AX_SPAWN_LINK = 1 << 0,    /* link to the caller, atomically */
+    AX_SPAWN_MONITOR = 1 << 1, /* the caller monitors it, atomically */
+    AX_SPAWN_TRAP_EXIT = 1 << 2
+};
+
+typedef struct ax_spawn_opts {
+    ax_body_fn body;       /* exactly one of body and handler */
+    ax_handler_fn handler;
+    ax_term_t arg;         /* body's argument, or handler's first state */
+    unsigned flags;        /* AX_SPAWN_* */
+    ax_term_t name;        /* registered at once if an atom, else AX_NONE */
+} ax_spawn_opts_t;
+
+/*
+ * Starts a process; *pid (if not NULL) gets its pid and, with
+ * AX_SPAWN_MONITOR, *mref the monitor's reference (on the caller's heap).
+ * May be called from a process or from any thread of a started node (a
+ * link or monitor then needs a process: AX_ENOTPROC). Errors: AX_ESTATE
+ * (no node), AX_ESYSLIMIT (process table full), AX_EBADARG (name taken),
+ * AX_ENOMEM.
+ */
+AX_API int ax_spawn_opt(const ax_spawn_opts_t *opts, ax_term_t *pid,
+                        ax_term_t *mref);
+AX_API int ax_spawn(ax_body_fn fn, ax_term_t arg, ax_term_t *pid);
+AX_API int ax_spawn_link(ax_body_fn fn, ax_term_t arg, ax_term_t *pid);
+AX_API int ax_spawn_monitor(ax_body_fn fn, ax_term_t arg, ax_term_t *pid,
+                            ax_term_t *mref);
+AX_API int ax_spawn_handler(ax_handler_fn fn, ax_term_t state,
+                            ax_term_t *pid);
+
+/* The calling process's pid, or AX_NONE outside a process. */
+AX_API ax_term_t ax_self(void);
+/* The calling process's heap (made on first use), or NULL outside one.
+ * Running out of it ends the process with reason oom. */
+AX_API ax_heap_t *ax_heap(void);
+/* Ends the calling process with reason (copied). In a process only. */
+AX_API _Noreturn void ax_exit(ax_term_t reason);
+/*
+ * Sends an exit signal to pid, as erlang:exit/2: reason normal is ignored
+ * unless pid is the caller or traps exits; kill ends it untrappably (its
+ * links see killed); others end it unless it traps exits, when it gets
+ * {'EXIT', From, Reason}. A dead pid is not an error (as Erlang).
+ */
+AX_API int ax_exit_signal(ax_term_t pid, ax_term_t reason);
+AX_API bool ax_is_alive(ax_term_t pid);
+/* Sets the caller's trap_exit flag; returns the old value. */
+AX_API bool ax_trap_exit(bool on);
+
+/* --- Messages ----------------------------------------------------------- */
+
+/*
+ * Sends msg (copied) to a pid or a registered name. Sending to a dead pid
+ * is not an error (the message is dropped, as in Erlang); to a name that
+ * is not registered is AX_EBADARG. From any thread of a started node.
+ */
+AX_API int ax_send(ax_term_t to, ax_term_t msg);
+
+/*
+ * Selective receive: the first message in the mailbox that matches
+ * pattern (AX_ANY for any message) is removed and stored in *msg; the
+ * others stay in order. A pattern is a term where AX_ANY matches
+ * anything and AX_VAR(n) matches anything and binds it in bindings[n]
+ * (bindings may be NULL; a variable used twice must match equal terms);
+ * everything else matches by =:=. timeout_ms: 0 polls, AX_INFINITY
+ * waits forever. Errors: AX_ETIMEOUT, AX_ENOTPROC. In a process only.
+ */
+AX_API int ax_receive(ax_term_t pattern, int64_t timeout_ms, ax_term_t *msg,
+                      ax_term_t *bindings);
+/* The same with a C predicate instead of a pattern. */
+typedef bool (*ax_match_fn)(ax_term_t msg, void *arg);
+AX_API int ax_receive_fn(ax_match_fn match, void *arg, int64_t timeout_ms,
+                         ax_term_t *msg);
+/* Does term match pattern (as ax_receive)? Fills bindings if not NULL. */
+AX_API bool ax_match(ax_term_t pattern, ax_term_t term, ax_term_t *bindings);
+
+/* A new reference, unique in this node. In a process (on its heap), or
+ * on h if h is not NULL. */
+AX_API ax_term_t ax_make_ref(ax_heap_t *h);
+
+/* --- Links and monitors ------------------------------------------------- */
+
+/* In a process. ax_link to a dead process: AX_ENOPROC (as Erlang's
+ * noproc); to itself: nothing. ax_unlink of no link: nothing. */
+AX_API int ax_link(ax_term_t pid);
+AX_API int ax_unlink(ax_term_t pid);
+/*
+ * Monitors pid (or a registered name); *ref gets the reference. When the
+ * target exits (at once if it is dead: reason noproc) the caller gets
+ * {'DOWN', Ref, process, Pid, Reason}. In a process.
+ */
+AX_API int ax_monitor(ax_term_t pid, ax_term_t *ref);
+enum { AX_DEMONITOR_FLUSH = 1 };
+/* Removes a monitor; with AX_DEMONITOR_FLUSH also a 'DOWN' already
+ * received for it. */
+AX_API int ax_demonitor(ax_term_t ref, unsigned flags);
+
+/* --- Registered names ---------------------------------------------------- */
+
+/* Errors: AX_EBADARG for a name taken, a non-atom, a dead pid, or a
+ * process that has a name already. */
+AX_API int ax_register(ax_term_t name, ax_term_t pid);
+AX_API int ax_unregister(ax_term_t name);
+/* The pid registered as name, or AX_NONE. */
+AX_API ax_term_t ax_whereis(ax_term_t name);
+/* The list of registered names, on h. */
+AX_API ax_term_t ax_registered(ax_heap_t *h);
+
+/* --- Timers ---------------------------------------------------------------- */
+
+/* Suspends the caller for ms milliseconds. In a process. */
+AX_API int ax_sleep(int64_t ms);
+/* Sends msg to `to` after ms; *tref gets a reference to cancel it. */
+AX_API int ax_send_after(int64_t ms, ax_term_t to, ax_term_t msg,
+                         ax_term_t *tref);
+/* Cancels a timer; *left_ms gets the time that was left, or -1 if it had
+ * fired or was unknown (then the call returns AX_EBADARG). */
+AX_API int ax_cancel_timer(ax_term_t tref, int64_t *left_ms);
+
+/* --- Scheduling ------------------------------------------------------------ */
+
+/* Lets other processes run. In a process. */
+AX_API void ax_yield(void);
+/* Adds n reductions to the caller's count (work the runtime cannot see);
+ * yields if the slice is spent. */
+AX_API void ax_consume_reductions(unsigned n);
+/* Collects the caller's heap with the given live terms as roots (a body
+ * process has no other safe point). In a process. */
+AX_API int ax_gc(ax_term_t *roots, size_t n);
+
+/* --- Process information ----------------------------------------------- */
+
+typedef enum ax_proc_status {
+    AX_PS_RUNNABLE, AX_PS_RUNNING, AX_PS_WAITING, AX_PS_EXITING
+} ax_proc_status_t;
+
+typedef struct ax_process_info {
+    ax_term_t pid;
+    ax_proc_status_t status;
+    ax_term_t registered_name; /* an atom, or [] */
+    uint64_t reductions;
+    size_t message_queue_len;
+    bool trap_exit;
+    ax_term_t links;           /* list of pids, on the caller's heap */
+    ax_term_t monitors;        /* list of {process, Pid} it monitors */
+    ax_term_t monitored_by;    /* list of pids */
+    ax_term_t initial_call;    /* {Module|C function name, ...} */
+    ax_term_t current;         /* what it runs now, as initial_call */
+    ax_heap_stats_t heap;
+    size_t memory;             /* bytes: struct, heap, queued messages */
+    bool has_stack;            /* blocked mid-body, holding a stack */
+} ax_process_info_t;
+
+/*
+ * Information about pid, as erlang:process_info/1, with terms made on h
+ * (the caller's heap if NULL). Errors: AX_ENOPROC (dead), AX_ENOMEM.
+ * From a process or any thread of a started node.
+ */
+AX_API int ax_process_info(ax_term_t pid, ax_heap_t *h,
+                           ax_process_info_t *out);
+
+/* ===================================================================== */
+/* The node: starting, stopping, embedding                                */
+/* ===================================================================== */
+
+typedef struct ax_node_opts {
+    unsigned schedulers;   /* 0: one per core */
+    size_t max_processes;  /* 0: 1,048,576 */
+    uint64_t seed;         /* nonzero: deterministic mode (one scheduler,
+                            * ready processes picked by this seed) */
+    size_t stack_size;     /* 0: 256 KiB */
+} ax_node_opts_t;
+
+/*
+ * Starts the node's schedulers. opts may be NULL (defaults; AX_SEED in
+ * the environment selects the deterministic mode). One node per program.
+ * Errors: AX_ESTATE (already started), AX_ENOMEM, AX_EINVAL.
+ */
+AX_API int ax_node_start(const ax_node_opts_t *opts);
+/*
+ * Kills every process, waits for the schedulers to finish, frees
+ * everything. From a thread that is not a process. AX_ESTATE if the node
+ * is not started.
+ */
+AX_API int ax_node_stop(void);
+/*
+ * Spawns fn(arg) as the root process of a started node and waits for it
+ * to exit; *reason (if not NULL) gets its exit reason as text (malloc'd,
+ * the caller frees). Returns 0 when it exited normal, AX_EBADARG (with the
+ * reason) otherwise. From a thread that is not a process.
+ */
+AX_API int ax_node_run(ax_body_fn fn, ax_term_t arg, char **reason);
+
+/* Counters of the whole node, for the observer. */
+typedef struct ax_sched_stats {
+    double utilisation;     /* busy time over wall time since last call */
+    uint64_t busy_ns;       /* total */
+    size_t run_queue;       /* processes waiting to run */
+    uint64_t context_switches;
+    uint64_t steals;
+} ax_sched_stats_t;
+
+typedef struct ax_node_stats {
+    unsigned schedulers;
+    size_t processes;          /* alive now */
+    size_t process_limit;
+    uint64_t spawns;
+    uint64_t exits;
+    uint64_t messages;         /* sent */
+    uint64_t reductions;
+    uint64_t gcs;
+    size_t stacks;             /* stacks in use or pooled */
+    uint64_t seed;             /* the deterministic seed, or 0 */
+} ax_node_stats_t;
+
+AX_API int ax_node_stats(ax_node_stats_t *out);
+/* Scheduler i's counters; AX_EINVAL past the last. */
+AX_API int ax_sched_stats(unsigned i, ax_sched_stats_t *out);
 
 #ifdef __cplusplus
 }

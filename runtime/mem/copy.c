@@ -49,8 +49,15 @@ size_t ax_copy_size(ax_term_t t)
     return words;
 }
 
+/* Where the REFBIN objects of a copy are linked. */
+struct bin_sink {
+    uint64_t **list;
+    size_t *bytes;
+};
+
 /* Copies the object of t (not its children) to *top. */
-static ax_term_t copy_object(ax_heap_t *dst, ax_term_t t, uint64_t **top)
+static ax_term_t copy_object(struct bin_sink *sink, ax_term_t t,
+                             uint64_t **top)
 {
     uint64_t *p = term_ptr(t);
     uint64_t *q = *top;
@@ -69,37 +76,28 @@ static ax_term_t copy_object(ax_heap_t *dst, ax_term_t t, uint64_t **top)
     *top += n;
     if (header_type(p[0]) == HDR_REFBIN) {
         ax__binary_ref(refbin_binary(t));
-        ax__heap_add_refbin(dst, q);
+        ax__bins_link(sink->list, sink->bytes, q);
     }
     return make_boxed(q);
 }
 
-ax_term_t ax_copy(ax_heap_t *dst, ax_term_t t)
+/* Copies t into start[0..words), which ax_copy_size(t) said it needs. */
+static ax_term_t copy_into(struct bin_sink *sink, uint64_t *start,
+                           size_t words, ax_term_t t)
 {
-    size_t words;
-    uint64_t *start;
-    uint64_t *top;
-    uint64_t *scan;
-    ax_term_t root;
+    uint64_t *top = start;
+    ax_term_t root = copy_object(sink, t, &top);
 
-    if (term_is_immed(t))
-        return t;
-    words = ax_copy_size(t);
-    start = ax__heap_alloc(dst, words);
-    if (!start)
-        return AX_NONE;
-    top = start;
-    root = copy_object(dst, t, &top);
-    for (scan = start; scan < top;) {
+    for (uint64_t *scan = start; scan < top;) {
         uint64_t w = *scan;
 
         if (term_tag(w) != TAG_HEADER) {
-            scan[0] = copy_object(dst, scan[0], &top);
-            scan[1] = copy_object(dst, scan[1], &top);
+            scan[0] = copy_object(sink, scan[0], &top);
+            scan[1] = copy_object(sink, scan[1], &top);
             scan += 2;
         } else if (header_is_scanned(w)) {
             for (size_t i = 1; i <= header_arity(w); i++)
-                scan[i] = copy_object(dst, scan[i], &top);
+                scan[i] = copy_object(sink, scan[i], &top);
             scan += header_arity(w) + 1;
         } else {
             scan += header_arity(w) + 1;
@@ -107,4 +105,30 @@ ax_term_t ax_copy(ax_heap_t *dst, ax_term_t t)
     }
     ax_assert(top == start + words);
     return root;
+}
+
+ax_term_t ax_copy(ax_heap_t *dst, ax_term_t t)
+{
+    struct bin_sink sink = {&dst->young_bins, &dst->offheap_bytes};
+    size_t words;
+    uint64_t *start;
+
+    if (term_is_immed(t))
+        return t;
+    words = ax_copy_size(t);
+    start = ax__heap_alloc(dst, words);
+    if (!start)
+        return AX_NONE;
+    return copy_into(&sink, start, words, t);
+}
+
+ax_term_t ax__frag_copy(struct frag *f, ax_term_t t)
+{
+    struct bin_sink sink = {&f->bins, &f->bin_bytes};
+
+    f->bins = NULL;
+    f->bin_bytes = 0;
+    if (term_is_immed(t))
+        return t;
+    return copy_into(&sink, f->data, f->words, t);
 }

@@ -147,6 +147,7 @@ static void free_young(ax_heap_t *h)
 {
     struct chunk *c;
 
+    ax__heap_free_frags(h);
     while ((c = h->chunks)) {
         h->chunks = c->next;
         ax__free(c);
@@ -209,11 +210,17 @@ static int relocate(ax_heap_t *h, size_t n, size_t size, ax_term_t *roots,
     return 0;
 }
 
+/* Words that survived one collection and go old at the next minor. */
+static size_t aged_words(const ax_heap_t *h)
+{
+    return h->block ? (size_t)(h->hwm - h->block) : 0;
+}
+
 /* Decides minor or major and makes sure the old generation has room for
  * a minor's promotions. */
 static int plan(ax_heap_t *h, ax_gc_kind_t kind, bool *major)
 {
-    size_t aged = (size_t)(h->hwm - h->block);
+    size_t aged = aged_words(h);
     size_t size;
 
     *major = kind == AX_GC_MAJOR;
@@ -272,7 +279,7 @@ int ax_heap_gc(ax_heap_t *h, ax_term_t *roots, size_t n, ax_gc_kind_t kind)
     struct gc g = {.h = h};
     int err;
 
-    if (!h->block)
+    if (!h->block && !h->frags)
         return 0;
     err = plan(h, kind, &g.major);
     if (err)
@@ -283,7 +290,7 @@ int ax_heap_gc(ax_heap_t *h, ax_term_t *roots, size_t n, ax_gc_kind_t kind)
         h->block_top = h->top;
     bound = young + (g.major ? old_used : 0);
     if (!g.major)
-        bound -= (size_t)(h->hwm - h->block);
+        bound -= aged_words(h);
     if (bound < HEAP_MIN_WORDS)
         bound = HEAP_MIN_WORDS;
     g.to = ax__malloc_array(bound, sizeof(uint64_t));
@@ -305,6 +312,8 @@ int ax_heap_gc(ax_heap_t *h, ax_term_t *roots, size_t n, ax_gc_kind_t kind)
 
     old_bins = g.major ? NULL : h->old_bins;
     sweep_bins(&g, h->young_bins, &young_bins, &old_bins);
+    for (struct frag *f = h->frags; f; f = f->next)
+        sweep_bins(&g, f->bins, &young_bins, &old_bins);
     if (g.major)
         sweep_bins(&g, h->old_bins, &young_bins, &old_bins);
     finish(h, &g, bound, young_bins, old_bins);

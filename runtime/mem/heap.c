@@ -28,6 +28,32 @@ static void unref_list(uint64_t *obj)
     }
 }
 
+void ax__frag_release(struct frag *f)
+{
+    unref_list(f->bins);
+    f->bins = NULL;
+}
+
+void ax__heap_attach(ax_heap_t *h, struct frag *f)
+{
+    f->next = h->frags;
+    h->frags = f;
+    h->frag_words += f->words;
+    h->offheap_bytes += f->bin_bytes;
+}
+
+/* Frees the attached fragments; their binaries are the caller's concern. */
+void ax__heap_free_frags(ax_heap_t *h)
+{
+    struct frag *f;
+
+    while ((f = h->frags)) {
+        h->frags = f->next;
+        ax__free(f->mem);
+    }
+    h->frag_words = 0;
+}
+
 void ax_heap_free(ax_heap_t *h)
 {
     struct chunk *c;
@@ -36,6 +62,9 @@ void ax_heap_free(ax_heap_t *h)
         return;
     unref_list(h->young_bins);
     unref_list(h->old_bins);
+    for (struct frag *f = h->frags; f; f = f->next)
+        unref_list(f->bins);
+    ax__heap_free_frags(h);
     while ((c = h->chunks)) {
         h->chunks = c->next;
         ax__free(c);
@@ -119,17 +148,22 @@ uint64_t *ax__heap_alloc(ax_heap_t *h, size_t n)
 
 void ax__heap_add_refbin(ax_heap_t *h, uint64_t *obj)
 {
-    obj[2] = (uint64_t)(uintptr_t)h->young_bins;
-    h->young_bins = obj;
-    h->offheap_bytes += ((struct binary *)(uintptr_t)obj[1])->size;
+    ax__bins_link(&h->young_bins, &h->offheap_bytes, obj);
+}
+
+void ax__bins_link(uint64_t **list, size_t *bytes, uint64_t *obj)
+{
+    obj[2] = (uint64_t)(uintptr_t)*list;
+    *list = obj;
+    *bytes += ((struct binary *)(uintptr_t)obj[1])->size;
 }
 
 size_t ax__heap_young_used(const ax_heap_t *h)
 {
-    size_t n = 0;
+    size_t n = h->frag_words;
 
     if (!h->block)
-        return 0;
+        return n;
     if (h->chunks) {
         n += (size_t)(h->top - h->chunks->data);
         for (const struct chunk *c = h->chunks->next; c; c = c->next)
@@ -144,7 +178,7 @@ size_t ax__heap_young_used(const ax_heap_t *h)
 void ax_heap_stats(const ax_heap_t *h, ax_heap_stats_t *out)
 {
     *out = h->stats;
-    out->heap_size = h->block_size;
+    out->heap_size = h->block_size + h->frag_words;
     for (const struct chunk *c = h->chunks; c; c = c->next)
         out->heap_size += c->size;
     out->heap_used = ax__heap_young_used(h);

@@ -10,9 +10,14 @@
  * freed at each collection, and the survivors compacted into a new block
  * sized from what lived, so a heap shrinks when its live data does.
  *
+ * Fragments are buffers of terms made away from the heap (a message in
+ * flight, copied by its sender); once attached, a fragment is part of the
+ * young generation, and the next collection copies out what lives in it
+ * and frees it.
+ *
  * REFBIN objects (references to shared binaries) are linked, through
- * their word 2, into one list per generation, so a collection can drop
- * the references of those that died.
+ * their word 2, into one list per generation (and one per fragment), so a
+ * collection can drop the references of those that died.
  */
 #ifndef AX_MEM_HEAP_H
 #define AX_MEM_HEAP_H
@@ -31,6 +36,15 @@ struct chunk {
     uint64_t data[];
 };
 
+struct frag {
+    struct frag *next;
+    size_t words;       /* used, which is its capacity */
+    uint64_t *bins;     /* its REFBIN list */
+    size_t bin_bytes;   /* bytes of the binaries those refer to */
+    void *mem;          /* what to free: the allocation holding it */
+    uint64_t data[];
+};
+
 struct ax_heap {
     uint64_t *top;     /* next free word of the current region */
     uint64_t *limit;   /* end of the current region */
@@ -39,6 +53,8 @@ struct ax_heap {
     uint64_t *hwm;     /* [block, hwm) survived one collection */
     size_t block_size;
     struct chunk *chunks;   /* newest first; the current region if any */
+    struct frag *frags;     /* attached fragments */
+    size_t frag_words;
     uint64_t *old;          /* the old generation; NULL when empty */
     uint64_t *old_top;
     size_t old_size;
@@ -50,14 +66,35 @@ struct ax_heap {
     ax_heap_stats_t stats;  /* counters; sizes are filled on demand */
 };
 
-/* Words used in the young generation (block and chunks). */
+/*
+ * Copies t into f, which the caller allocated with room for exactly
+ * ax_copy_size(t) words in f->data and f->words set to that; fills in the
+ * fragment's binary list. Returns the copy.
+ */
+ax_term_t ax__frag_copy(struct frag *f, ax_term_t t);
+
+/* Makes f (filled by ax__frag_copy) part of h's young generation: h now
+ * owns it and frees f->mem when it is collected or freed. */
+void ax__heap_attach(ax_heap_t *h, struct frag *f);
+
+/* Drops a fragment that was never attached: its binaries' references.
+ * Does not free f->mem (the caller owns it). */
+void ax__frag_release(struct frag *f);
+
+/* Frees h's attached fragments (after a collection moved what lived). */
+void ax__heap_free_frags(ax_heap_t *h);
+
+/* Links a REFBIN object into a list, counting its binary's bytes. */
+void ax__bins_link(uint64_t **list, size_t *bytes, uint64_t *obj);
+
+/* Words used in the young generation (block, chunks, fragments). */
 size_t ax__heap_young_used(const ax_heap_t *h);
 
 /* True if the young generation overflowed its block: a good moment for a
  * collection at the next safe point. */
 static inline bool ax__heap_wants_gc(const ax_heap_t *h)
 {
-    return h->chunks != NULL;
+    return h->chunks != NULL || h->frag_words > h->block_size;
 }
 
 /* True if the boxed or cons term t lives in h's old generation. */

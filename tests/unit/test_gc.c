@@ -322,3 +322,29 @@ Test(copy, immediates_need_no_space)
     cr_assert_eq(ax_copy_size(ATOM_OK), 0);
     cr_assert_eq(ax_copy(h, make_small(3)), make_small(3));
 }
+
+Test(gc, fragments_are_merged_by_collection)
+{
+    ax_heap_t *src = ax_heap_new();
+    ax_heap_t *ref = ax_heap_new();
+    ax_term_t t = sample(src, 30);
+    size_t words = ax_copy_size(t);
+    struct frag *f = malloc(sizeof(*f) + words * sizeof(uint64_t));
+    ax_term_t root;
+    ax_heap_stats_t st;
+
+    f->words = words;
+    f->mem = f;
+    root = ax__frag_copy(f, t);
+    cr_assert_eq(f->bin_bytes, 30 * 100);
+    ax_heap_free(src); /* the fragment holds its own references */
+    ax__heap_attach(h, f);
+    cr_assert_eq(ax__heap_young_used(h), words);
+    ax_copy(ref, root);
+    cr_assert_eq(ax_heap_gc(h, &root, 1, AX_GC_MINOR), 0);
+    ax_heap_stats(h, &st);
+    cr_assert_eq(st.offheap_bytes, 30 * 100);
+    cr_assert_eq(ax_list_length(root), 30);
+    cr_assert_eq(h->frags, NULL);
+    ax_heap_free(ref);
+}

@@ -1,0 +1,160 @@
+/*
+ * proc.c - a process's own parts: heap, extension, and the bookkeeping of
+ * its links and monitors (proc.h). Only the process itself calls these.
+ */
+#include "proc.h"
+
+#include <stdlib.h>
+
+#include "../core/alloc.h"
+
+ax_oom_fn ax__proc_oom;
+
+ax_heap_t *ax__proc_heap(struct proc *p)
+{
+    if (!p->heap) {
+        p->heap = ax_heap_new();
+        if (p->heap)
+            ax_heap_set_oom(p->heap, ax__proc_oom, p);
+    }
+    return p->heap;
+}
+
+struct proc_ext *ax__proc_ext(struct proc *p)
+{
+    if (!p->ext)
+        p->ext = ax__calloc(1, sizeof(*p->ext));
+    return p->ext;
+}
+
+void ax__proc_clear(struct proc *p)
+{
+    struct msg *m;
+
+    while ((m = p->queue)) {
+        p->queue = m->qnext;
+        ax__msg_free(m);
+    }
+    p->queue_tail = &p->queue;
+    p->queue_len = 0;
+    p->marker = NULL;
+    p->marker_ref = 0;
+    if (p->ext) {
+        ax__free(p->ext->links);
+        ax__free(p->ext->monitors);
+        ax__free(p->ext->watchers);
+        ax__free(p->ext);
+        p->ext = NULL;
+    }
+    ax_heap_free(p->heap);
+    p->heap = NULL;
+}
+
+/* Appends one element to a growable array. */
+static int grow(void **arr, size_t *len, size_t *cap, size_t size)
+{
+    void *bigger;
+    size_t n = *cap ? *cap * 2 : 4;
+
+    if (*len < *cap)
+        return 0;
+    bigger = ax__realloc_array(*arr, n, size);
+    if (!bigger)
+        return AX_ENOMEM;
+    *arr = bigger;
+    *cap = n;
+    return 0;
+}
+
+int ax__proc_add_link(struct proc *p, ax_term_t pid)
+{
+    struct proc_ext *e = ax__proc_ext(p);
+
+    if (!e)
+        return AX_ENOMEM;
+    if (ax__proc_has_link(p, pid))
+        return 0;
+    if (grow((void **)&e->links, &e->nlinks, &e->links_cap,
+             sizeof(*e->links)))
+        return AX_ENOMEM;
+    e->links[e->nlinks++] = pid;
+    return 0;
+}
+
+bool ax__proc_has_link(const struct proc *p, ax_term_t pid)
+{
+    if (!p->ext)
+        return false;
+    for (size_t i = 0; i < p->ext->nlinks; i++)
+        if (p->ext->links[i] == pid)
+            return true;
+    return false;
+}
+
+bool ax__proc_remove_link(struct proc *p, ax_term_t pid)
+{
+    struct proc_ext *e = p->ext;
+
+    for (size_t i = 0; e && i < e->nlinks; i++) {
+        if (e->links[i] == pid) {
+            e->links[i] = e->links[--e->nlinks];
+            return true;
+        }
+    }
+    return false;
+}
+
+static int add_mon(struct monitor **arr, size_t *len, size_t *cap,
+                   uint64_t ref, ax_term_t pid)
+{
+    if (grow((void **)arr, len, cap, sizeof(**arr)))
+        return AX_ENOMEM;
+    (*arr)[*len].ref = ref;
+    (*arr)[*len].pid = pid;
+    (*len)++;
+    return 0;
+}
+
+static bool remove_mon(struct monitor *arr, size_t *len, uint64_t ref,
+                       ax_term_t *pid)
+{
+    for (size_t i = 0; i < *len; i++) {
+        if (arr[i].ref == ref) {
+            if (pid)
+                *pid = arr[i].pid;
+            arr[i] = arr[--*len];
+            return true;
+        }
+    }
+    return false;
+}
+
+int ax__proc_add_monitor(struct proc *p, uint64_t ref, ax_term_t pid)
+{
+    struct proc_ext *e = ax__proc_ext(p);
+
+    return e ? add_mon(&e->monitors, &e->nmonitors, &e->monitors_cap, ref,
+                       pid)
+             : AX_ENOMEM;
+}
+
+bool ax__proc_remove_monitor(struct proc *p, uint64_t ref, ax_term_t *pid)
+{
+    return p->ext && remove_mon(p->ext->monitors, &p->ext->nmonitors, ref,
+                                pid);
+}
+
+int ax__proc_add_watcher(struct proc *p, uint64_t ref, ax_term_t pid)
+{
+    struct proc_ext *e = ax__proc_ext(p);
+
+    return e ? add_mon(&e->watchers, &e->nwatchers, &e->watchers_cap, ref,
+                       pid)
+             : AX_ENOMEM;
+}
+
+bool ax__proc_remove_watcher(struct proc *p, uint64_t ref)
+{
+    return p->ext && remove_mon(p->ext->watchers, &p->ext->nwatchers, ref,
+                                NULL);
+}

@@ -1,0 +1,170 @@
+/*
+ * proc.h - the process: its struct, the process table, links, monitors,
+ * registered names, and what a process does with the signals it receives.
+ *
+ * Ownership: everything in struct proc below `pid` is touched only by the
+ * process itself, that is by whichever scheduler thread runs it at the
+ * time (at most one). Other threads touch only the mailbox (push), the
+ * state word (the wake protocol), the signal lock, and read `pid`.
+ *
+ * Memory: a struct proc is never freed while the node runs: it stays in
+ * its process-table slot, and a later spawn reuses it with a new serial
+ * number (type-stable memory, as SLAB_TYPESAFE_BY_RCU). So a sender that
+ * found a process may push to it even if it has just died: the message
+ * carries the pid it was meant for, and a process drops what was meant
+ * for an earlier owner of its slot.
+ *
+ * Link, monitor and exit signals to a process are pushed under its
+ * signal lock, which a dying process also takes to close its mailbox;
+ * so each such signal is either handled by the living process or
+ * answered on its behalf (noproc), never lost. Messages need no lock: to
+ * a dead process they are dropped, as in Erlang.
+ */
+#ifndef AX_PROC_PROC_H
+#define AX_PROC_PROC_H
+
+#include "../term/term.h"
+#include "ctx.h"
+#include "mailbox.h"
+
+enum proc_state {
+    PS_FREE,     /* the slot has no process */
+    PS_WAITING,  /* blocked on its mailbox: a push must wake it */
+    PS_RUNNABLE, /* in a run queue, or about to be */
+    PS_RUNNING,
+    PS_EXITING,  /* its mailbox is closed; it is being torn down */
+};
+
+enum proc_kind { PK_BODY, PK_HANDLER };
+
+enum proc_flag {
+    PF_TRAP_EXIT = 1 << 0,
+    PF_HAS_STACK = 1 << 1,  /* blocked mid-body: ctx and stack are live */
+    PF_STARTED = 1 << 2,    /* the body has begun */
+    PF_RECEIVING = 1 << 3,  /* inside a receive */
+};
+
+struct monitor {
+    uint64_t ref;     /* reference number (this node's) */
+    ax_term_t pid;    /* the other end */
+};
+
+/* The rarely used parts, behind one pointer so an idle process is small. */
+struct proc_ext {
+    ax_term_t *links;
+    size_t nlinks;
+    size_t links_cap;
+    struct monitor *monitors;    /* the processes this one monitors */
+    size_t nmonitors;
+    size_t monitors_cap;
+    struct monitor *watchers;    /* the processes monitoring this one */
+    size_t nwatchers;
+    size_t watchers_cap;
+};
+
+struct sched;
+struct stack;
+
+struct proc {
+    struct mailbox mbox;
+    _Atomic(uint32_t) state;     /* enum proc_state */
+    atomic_flag siglock;         /* see above */
+    _Atomic(ax_term_t) pid;      /* AX_NONE while the slot is free */
+    /* --- owned by the process --- */
+    uint8_t kind;                /* enum proc_kind */
+    uint8_t flags;               /* enum proc_flag */
+    uint16_t spare;
+    uint32_t serial;             /* of the slot's latest pid */
+    uint32_t wait_seq;           /* numbers each blocking receive */
+    struct msg *queue;           /* received, not yet taken: oldest first */
+    struct msg **queue_tail;
+    size_t queue_len;
+    ax_heap_t *heap;             /* NULL until first needed */
+    union {
+        ax_body_fn body;
+        ax_handler_fn handler;
+    } fn;
+    ax_term_t state_term;        /* the handler's state, or the body's arg */
+    ax_term_t name;              /* registered name, or AX_NONE */
+    ax_term_t exit_reason;       /* set when it exits (on its heap) */
+    uint64_t reductions;
+    int32_t budget;              /* reductions left in this slice */
+    uint32_t sched_id;           /* the scheduler that last ran it */
+    bool timed_out;              /* the blocked receive's timer fired */
+    struct msg **marker;         /* queue position when marker_ref made */
+    uint64_t marker_ref;
+    void *timeout;               /* the blocked receive's timer record */
+    struct ctx ctx;              /* saved while suspended */
+    struct stack *stack;
+    struct proc_ext *ext;
+    struct proc *run_next;       /* link in a global run list */
+    ax_term_t parent;
+};
+
+/* --- The process table -------------------------------------------------- */
+
+/* Makes the table for up to max processes. Not thread-safe: node start. */
+int ax__ptab_init(size_t max);
+/* Frees every process struct (their heaps and queues must be gone). */
+void ax__ptab_destroy(void);
+/*
+ * A free slot's process struct, state PS_FREE, and in *pid the pid it
+ * will have (the slot's serial bumped); NULL if the table is full.
+ * Thread-safe. Slots are reused in the order they were freed, so a dead
+ * pid is not reused soon.
+ */
+struct proc *ax__ptab_alloc(ax_term_t *pid);
+/* Publishes p's pid (release) so lookups find it: p must be ready. */
+void ax__ptab_publish(struct proc *p, ax_term_t pid);
+/* Returns a slot whose process is gone. Thread-safe. */
+void ax__ptab_release(struct proc *p);
+/* The live process of pid, or NULL. Lock-free; the result may exit at any
+ * moment, but stays valid memory (see above). */
+struct proc *ax__ptab_lookup(ax_term_t pid);
+/* How many processes exist, and the limit. */
+size_t ax__ptab_count(void);
+size_t ax__ptab_limit(void);
+/* Calls fn on every slot's struct, live or not (node stop). */
+void ax__ptab_foreach_slot(void (*fn)(struct proc *p, void *arg), void *arg);
+/* Calls fn on every process slot whose pid is set. Racy by nature: for
+ * observation and shutdown. */
+void ax__ptab_foreach(void (*fn)(struct proc *p, void *arg), void *arg);
+
+/* --- Per-process parts --------------------------------------------------- */
+
+/* What a process heap calls when it runs out (set by the scheduler: it
+ * ends the process with reason oom); arg is the struct proc. */
+extern ax_oom_fn ax__proc_oom;
+/* The process's heap, made if needed (NULL on allocation failure). */
+ax_heap_t *ax__proc_heap(struct proc *p);
+/* The extension, made if needed (NULL on allocation failure). */
+struct proc_ext *ax__proc_ext(struct proc *p);
+/* Frees a dead process's heap, queue, extension; the slot stays. */
+void ax__proc_clear(struct proc *p);
+
+/* Links and monitors bookkeeping (the process's own side). */
+int ax__proc_add_link(struct proc *p, ax_term_t pid);
+bool ax__proc_remove_link(struct proc *p, ax_term_t pid);
+bool ax__proc_has_link(const struct proc *p, ax_term_t pid);
+int ax__proc_add_monitor(struct proc *p, uint64_t ref, ax_term_t pid);
+bool ax__proc_remove_monitor(struct proc *p, uint64_t ref, ax_term_t *pid);
+int ax__proc_add_watcher(struct proc *p, uint64_t ref, ax_term_t pid);
+bool ax__proc_remove_watcher(struct proc *p, uint64_t ref);
+
+/* --- The signal lock ------------------------------------------------------ */
+
+static inline void ax__proc_lock(struct proc *p)
+{
+    /* acquire: what the previous holder did (closing the mailbox) is
+     * seen by the next. */
+    while (atomic_flag_test_and_set_explicit(&p->siglock,
+                                             memory_order_acquire))
+        ;
+}
+
+static inline void ax__proc_unlock(struct proc *p)
+{
+    atomic_flag_clear_explicit(&p->siglock, memory_order_release);
+}
+
+#endif /* AX_PROC_PROC_H */

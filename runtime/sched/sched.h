@@ -1,0 +1,180 @@
+/*
+ * sched.h - schedulers: one thread per core, each with a run queue of
+ * processes, a pool of stacks and a timer wheel; and the life of a
+ * process on them (activation, blocking, waking, exiting).
+ *
+ * A process runs on a stack borrowed from its scheduler's pool. A handler
+ * process gives it back after each slice; a body that blocks mid-way
+ * keeps it (PF_HAS_STACK) until it is resumed and returns.
+ *
+ * The wake protocol. A process never changes its own state to WAITING: it
+ * switches back to its scheduler, which, on its own stack, stores WAITING
+ * and then checks the mailbox; a sender pushes and then loads the state,
+ * and whichever of the two moves WAITING to RUNNABLE (one CAS) queues the
+ * process. Both pairs are sequentially consistent, so a message is never
+ * left unseen, and a process is never queued while its context runs.
+ */
+#ifndef AX_SCHED_SCHED_H
+#define AX_SCHED_SCHED_H
+
+#include <pthread.h>
+
+#include "../proc/ctx.h"
+#include "../proc/proc.h"
+#include "../proc/stack.h"
+#include "timer.h"
+
+#define RQ_SIZE 256             /* a power of two */
+#define SLICE_REDUCTIONS 4000   /* a process's budget per slice */
+
+/* Why a process switched back to its scheduler. */
+enum outcome {
+    OUT_WAIT,   /* wait for a message (keeps its stack if PF_HAS_STACK) */
+    OUT_YIELD,  /* run again later (likewise) */
+    OUT_EXIT    /* gone: free its stack and slot */
+};
+
+struct sched {
+    unsigned id;
+    pthread_t thread;
+    struct ctx ctx;               /* the scheduler loop's own context */
+    struct proc *current;
+    enum outcome outcome;
+    /* The run queue: a ring the owner pushes at tail and pops at head,
+     * and thieves take halves of (Go's runq), plus the slot for the
+     * process the running one just woke. */
+    _Atomic(uint32_t) rq_head;
+    _Atomic(uint32_t) rq_tail;
+    _Atomic(struct proc *) rq[RQ_SIZE];
+    struct proc *runnext;
+    struct stack_pool stacks;
+    struct wheel wheel;
+    _Atomic(uint32_t) sleeping;   /* advertised before sleeping */
+    _Atomic(uint32_t) wake_word;  /* the futex an idle scheduler waits on */
+    uint64_t rng;                 /* deterministic mode's generator */
+    unsigned tick;                /* activations since timers were polled */
+    /* Counters, written by this scheduler only. */
+    _Atomic(uint64_t) idle_ns;    /* time asleep; busy is the rest */
+    _Atomic(uint64_t) switches;
+    _Atomic(uint64_t) steals;
+    _Atomic(uint64_t) messages;
+    _Atomic(uint64_t) reductions;
+    _Atomic(uint64_t) spawns;
+    _Atomic(uint64_t) exits;
+    _Atomic(uint64_t) gcs;
+    uint64_t stats_idle;          /* at the last ax_sched_stats */
+    uint64_t stats_wall;
+};
+
+/* A request for another process's information (spawn.c), filled by that
+ * process in its own context. Lives on the requester's stack. */
+struct info_req {
+    ax_term_t requester;       /* a pid, or AX_NONE for a plain thread */
+    uint32_t seq;              /* the requester's wait number */
+    _Atomic(uint32_t) done;    /* release by the filler, acquire reader */
+    int err;
+    ax_proc_status_t status;
+    ax_term_t name;
+    uint64_t reductions;
+    size_t queue_len;
+    uint8_t flags;
+    uint8_t kind;
+    ax_heap_stats_t heap;
+    ax_term_t *links;
+    struct monitor *monitors;
+    struct monitor *watchers;
+    size_t nlinks;
+    size_t nmonitors;
+    size_t nwatchers;
+};
+
+/* The node. */
+struct node {
+    _Atomic(bool) running;
+    _Atomic(bool) stopping;
+    unsigned nscheds;
+    struct sched *scheds;
+    uint64_t seed;
+    size_t stack_size;
+    _Atomic(uint32_t) nsleeping;
+    pthread_mutex_t global_lock;  /* the global run list */
+    struct proc *global_head;
+    struct proc *global_tail;
+    _Atomic(size_t) global_len;
+    pthread_mutex_t wait_lock;    /* ax_node_run and ax_node_stop wait */
+    pthread_cond_t wait_cond;
+    ax_term_t root;
+    char *root_reason;
+    bool root_done;
+    _Atomic(uint64_t) ref_counter;
+    uint64_t start_ns;
+};
+
+extern struct node ax__node;
+
+/* The scheduler of the calling thread, or NULL. Never inlined: a
+ * process may resume on another thread, so its address must not be
+ * kept across a switch. */
+struct sched *ax__sched_self(void);
+/* The process running on the calling thread, or NULL. */
+struct proc *ax__proc_self(void);
+
+/* Puts a RUNNABLE process on a run queue: the caller's if it is a
+ * scheduler (as runnext if `next`), else the global list. */
+void ax__sched_enqueue(struct proc *p, bool next);
+/* Wakes p if it waits (after something was pushed to it). */
+void ax__sched_wake(struct proc *p);
+/* Switches the running process p back to its scheduler with outcome o,
+ * keeping its stack or not; returns when p is resumed (only if kept). */
+void ax__sched_leave(struct proc *p, enum outcome o, bool keep_stack);
+
+uint64_t ax__now_ns(void);
+uint64_t ax__now_ms(void);
+
+/* Called by an exiting process: wakes ax_node_run and ax_node_stop. */
+void ax__node_note_exit(ax_term_t pid, ax_term_t reason);
+
+/* --- signal.c ------------------------------------------------------------ */
+
+/* Moves what arrived in p's mailbox to its queue, handling signals (this
+ * may end p: then it does not return). Returns how many messages were
+ * queued. In p's context. */
+size_t ax__proc_drain(struct proc *p);
+/* Ends the running process p with reason (on any heap). */
+_Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason);
+/* Sends a signal; the result of a link/monitor/exit signal to a pid that
+ * is gone is AX_ENOPROC (nothing was sent). from is the sender's pid. */
+int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
+                    ax_term_t term, uint64_t ref);
+/* A number for a new reference, unique in the node. */
+uint64_t ax__new_ref_number(void);
+/* Charges the running process n reductions, yielding if its slice is
+ * spent (which may end it, if a signal kills it meanwhile). */
+void ax__charge(unsigned n);
+/* A local reference term for number n, on h. */
+ax_term_t ax__ref_term(ax_heap_t *h, uint64_t n);
+/* The number of a local reference, or 0 if t is not one. */
+uint64_t ax__ref_number(ax_term_t t);
+/* Runs the body or the handler loop of p (the entry of its context). */
+void ax__proc_entry(void *arg);
+
+/* Fills r from p, in p's context (spawn.c). */
+void ax__info_fill(struct proc *p, struct info_req *r);
+/* Marks r answered (with r->err) and wakes its requester. */
+void ax__info_complete(struct info_req *r);
+/* Waits until r is answered. */
+void ax__info_wait(struct info_req *r);
+
+/* --- receive.c ----------------------------------------------------------- */
+
+/* Fires the expired timer records of s (called by its scheduler). */
+void ax__timers_poll(struct sched *s, uint64_t now_ms);
+/* Frees every timer record of s (node stop). */
+void ax__timers_drop(struct sched *s);
+/* Drops the running process's receive timer, if any. */
+void ax__timeout_clear(struct proc *p);
+/* Removes m (whose link is *link) from p's queue, fixing the tail and
+ * the marker. */
+void ax__queue_unlink(struct proc *p, struct msg **link);
+
+#endif /* AX_SCHED_SCHED_H */
