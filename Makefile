@@ -50,7 +50,7 @@ LIBAX_SO := $(BUILD)/libax.so
 AX_BIN   := $(BUILD)/ax
 UNIT_BIN := $(BUILD)/test-unit
 
-.PHONY: all run test test-unit test-asan tsan bench fuzz fuzz-short \
+.PHONY: all run test test-unit test-asan tsan tsan-run bench fuzz fuzz-short \
         install clean deps
 .DELETE_ON_ERROR:
 
@@ -81,9 +81,23 @@ test-asan:
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    test-unit
 
+# Criterion cannot run under ThreadSanitizer (its issue #274), so the
+# concurrency tests under TSan are plain programs in tests/tsan/.
+TSAN_SRCS := $(sort $(wildcard tests/tsan/*.c))
+TSAN_BINS := $(TSAN_SRCS:tests/tsan/%.c=build/tsan/tests/%)
+
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan AX_TESTING=1 \
-	    SAN="-fsanitize=thread" test-unit
+	    SAN="-fsanitize=thread" tsan-run
+
+tsan-run: $(TSAN_BINS)
+	@for t in $(TSAN_BINS); do echo "tsan: $$t"; \
+	    TSAN_OPTIONS=halt_on_error=1 $$t || exit 1; done
+
+$(BUILD)/tests/%: tests/tsan/%.c $(LIBAX_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -119,9 +119,9 @@ struct msg *ax__mailbox_pop(struct mailbox *mb)
     return NULL;
 }
 
-bool ax__mailbox_has_any(struct mailbox *mb)
+bool ax__mailbox_has_any(struct mailbox *mb, const struct mnode *tail)
 {
-    return mb->tail != &mb->stub ||
+    return tail != &mb->stub ||
            atomic_load_explicit(&mb->head, memory_order_seq_cst) !=
                &mb->stub;
 }

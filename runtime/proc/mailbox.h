@@ -80,7 +80,12 @@ void ax__mailbox_push(struct mailbox *mb, struct msg *m);
  * the message shows up at a later pop). Consumer only.
  */
 struct msg *ax__mailbox_pop(struct mailbox *mb);
-/* True if anything was pushed and not popped (seq_cst load). Consumer. */
-bool ax__mailbox_has_any(struct mailbox *mb);
+/*
+ * True if anything was pushed and not popped, given the consumer's tail
+ * as read while it still owned the queue (a seq_cst load of head; the
+ * tail itself is not read, since once a process is wakeable another
+ * thread may already be consuming).
+ */
+bool ax__mailbox_has_any(struct mailbox *mb, const struct mnode *tail);
 
 #endif /* AX_PROC_MAILBOX_H */

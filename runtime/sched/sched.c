@@ -42,6 +42,8 @@ struct node ax__node = {
 
 static _Thread_local struct sched *tls_sched;
 
+void (*ax__sched_on_thread)(struct sched *s, bool starting);
+
 __attribute__((noinline)) struct sched *ax__sched_self(void)
 {
     struct sched *s = tls_sched;
@@ -353,6 +355,7 @@ static void release_stack(struct sched *s, struct proc *p)
 static void settle(struct sched *s, struct proc *p)
 {
     uint32_t expected = PS_WAITING;
+    struct mnode *tail = p->mbox.tail; /* read while p is still ours */
 
     if (!(p->flags & PF_HAS_STACK))
         release_stack(s, p);
@@ -367,7 +370,7 @@ static void settle(struct sched *s, struct proc *p)
         return;
     case OUT_WAIT:
         atomic_store_explicit(&p->state, PS_WAITING, memory_order_seq_cst);
-        if (ax__mailbox_has_any(&p->mbox) &&
+        if (ax__mailbox_has_any(&p->mbox, tail) &&
             atomic_compare_exchange_strong(&p->state, &expected,
                                            PS_RUNNABLE))
             ax__sched_enqueue(p, false);
@@ -448,6 +451,8 @@ static void *sched_main(void *arg)
 
     tls_sched = s;
     ax__ctx_init_thread(&s->ctx);
+    if (ax__sched_on_thread)
+        ax__sched_on_thread(s, true);
     while (!atomic_load_explicit(&n->stopping, memory_order_acquire)) {
         struct proc *p;
 
@@ -462,6 +467,8 @@ static void *sched_main(void *arg)
         else
             idle(s);
     }
+    if (ax__sched_on_thread)
+        ax__sched_on_thread(s, false);
     ax__ctx_destroy(&s->ctx);
     tls_sched = NULL;
     return NULL;
@@ -514,7 +521,7 @@ static void free_scheds(struct node *n)
     n->scheds = NULL;
 }
 
-int ax_node_start(const ax_node_opts_t *opts)
+int ax__sched_start(const ax_node_opts_t *opts)
 {
     static const ax_node_opts_t defaults;
     struct node *n = &ax__node;
@@ -605,7 +612,7 @@ static void kill_all(struct node *n)
     pthread_mutex_unlock(&n->wait_lock);
 }
 
-int ax_node_stop(void)
+int ax__sched_stop(void)
 {
     struct node *n = &ax__node;
 

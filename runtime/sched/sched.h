@@ -131,6 +131,14 @@ void ax__sched_leave(struct proc *p, enum outcome o, bool keep_stack);
 uint64_t ax__now_ns(void);
 uint64_t ax__now_ms(void);
 
+/* Starts and stops the schedulers (for ax_node_start / ax_node_stop,
+ * which the node layer wraps). Errors as those. */
+int ax__sched_start(const ax_node_opts_t *opts);
+int ax__sched_stop(void);
+/* Called on each scheduler thread as it starts and as it ends (set by the
+ * layers above, before the node starts). */
+extern void (*ax__sched_on_thread)(struct sched *s, bool starting);
+
 /* Called by an exiting process: wakes ax_node_run and ax_node_stop. */
 void ax__node_note_exit(ax_term_t pid, ax_term_t reason);
 

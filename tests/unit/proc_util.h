@@ -26,13 +26,17 @@
 static inline void run_root(unsigned nscheds, ax_body_fn fn, ax_term_t arg)
 {
     ax_node_opts_t o = {.schedulers = nscheds};
+    ax_node_stats_t st;
     char *reason = NULL;
     int err;
 
     cr_assert_eq(ax_node_start(&o), 0);
     err = ax_node_run(fn, arg, &reason);
+    ax_node_stats(&st);
     cr_assert_eq(ax_node_stop(), 0);
-    cr_assert_eq(err, 0, "root exited with %s", reason ? reason : "?");
+    /* A failure in deterministic mode names its seed, to replay it. */
+    cr_assert_eq(err, 0, "root exited with %s (AX_SEED=%llu)",
+                 reason ? reason : "?", (unsigned long long)st.seed);
     free(reason);
 }
 
