@@ -42,3 +42,28 @@ static inline double bench_median(double *v, size_t n)
 }
 
 #endif /* AX_BENCH_H */
+
+#include <stdio.h>
+
+#include "ax.h"
+
+/* Runs fn as the root process of a node with the default schedulers;
+ * exits the program if it fails. */
+static inline void bench_run_node(ax_body_fn fn, ax_term_t arg)
+{
+    char *reason = NULL;
+
+    if (ax_node_start(NULL) != 0 || ax_node_run(fn, arg, &reason) != 0) {
+        fprintf(stderr, "benchmark failed: %s\n", reason ? reason : "?");
+        exit(1);
+    }
+    free(reason);
+    ax_node_stop();
+}
+
+/* Ends the root with a reason if cond fails. */
+#define BENCH_CHECK(cond)                                                 \
+    do {                                                                  \
+        if (!(cond))                                                      \
+            ax_exit(ax_atom("check_failed: " #cond));                     \
+    } while (0)
