@@ -102,7 +102,8 @@ void ax__wheel_cancel(struct wheel *w, struct timer *t);
  * none expired. Each timer expires at the first advance whose now_ms is
  * at or after its deadline, never earlier. The work is proportional to
  * the occupied slots passed and the timers in them, not to the time
- * elapsed; a timer moves down at most AX_WHEEL_LEVELS - 1 times.
+ * elapsed (a timer moves down at most AX_WHEEL_LEVELS - 1 times), plus
+ * k log k to sort the k timers that were added already due.
  */
 size_t ax__wheel_advance(struct wheel *w, uint64_t now_ms,
                          struct timer **expired);
