@@ -587,6 +587,10 @@ AX_API void ax_consume_reductions(unsigned n);
  * process has no other safe point). In a process. */
 AX_API int ax_gc(ax_term_t *roots, size_t n);
 
+/* The bytes of the runtime's own record of one process (its struct and
+ * its process-table slot), before any heap or message. */
+AX_API size_t ax_process_size(void);
+
 /* --- Process information ----------------------------------------------- */
 
 typedef enum ax_proc_status {

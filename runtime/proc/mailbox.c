@@ -7,9 +7,126 @@
  */
 #include "mailbox.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "../core/alloc.h"
+
+/*
+ * Envelopes of messages with no fragment (an immediate term: an atom, a
+ * small integer, a pid) are recycled: most signals and many messages are
+ * such, and a send then costs no malloc. Each thread keeps a cache; when
+ * a receiver frees more than it sends (fan-in), its surplus moves in
+ * batches to a shared depot, where threads short of envelopes take them,
+ * so the cost of the lock is shared by a whole batch.
+ */
+#define CACHE_MAX 1024
+#define BATCH 512
+#define DEPOT_MAX 64 /* batches */
+
+static _Thread_local struct msg *cache;
+static _Thread_local size_t cached;
+
+static struct msg *depot[DEPOT_MAX]; /* each a list of BATCH envelopes */
+static atomic_size_t depot_len;      /* relaxed peeks; written locked */
+static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Moves BATCH envelopes from the cache to the depot (or frees them). */
+static void spill(void)
+{
+    struct msg *batch = cache;
+    struct msg *last = cache;
+
+    for (size_t i = 1; i < BATCH; i++)
+        last = last->qnext;
+    cache = last->qnext;
+    cached -= BATCH;
+    last->qnext = NULL;
+    pthread_mutex_lock(&depot_lock);
+    if (depot_len < DEPOT_MAX) {
+        depot[atomic_fetch_add_explicit(&depot_len, 1,
+                                        memory_order_relaxed)] = batch;
+        batch = NULL;
+    }
+    pthread_mutex_unlock(&depot_lock);
+    while (batch) {
+        struct msg *next = batch->qnext;
+
+        ax__free(batch);
+        batch = next;
+    }
+}
+
+/* Refills an empty cache from the depot; false if it has none. */
+static bool refill(void)
+{
+    struct msg *batch = NULL;
+
+    if (atomic_load_explicit(&depot_len, memory_order_relaxed) == 0)
+        return false; /* a peek: no lock when there is nothing to take */
+    pthread_mutex_lock(&depot_lock);
+    if (depot_len > 0)
+        batch = depot[atomic_fetch_sub_explicit(&depot_len, 1,
+                                                memory_order_relaxed) -
+                      1];
+    pthread_mutex_unlock(&depot_lock);
+    if (!batch)
+        return false;
+    cache = batch;
+    cached = BATCH;
+    return true;
+}
+
+static struct msg *envelope(size_t size)
+{
+    struct msg *m;
+
+    if (size != sizeof(*m) || (!cache && !refill()))
+        return ax__malloc(size);
+    m = cache;
+    cache = m->qnext;
+    cached--;
+    return m;
+}
+
+static void release(struct msg *m)
+{
+    if (m->frag) {
+        ax__free(m);
+        return;
+    }
+    m->qnext = cache;
+    cache = m;
+    if (++cached > CACHE_MAX)
+        spill();
+}
+
+void ax__msg_cache_flush(void)
+{
+    struct msg *m;
+
+    while ((m = cache)) {
+        cache = m->qnext;
+        ax__free(m);
+    }
+    cached = 0;
+}
+
+void ax__msg_depot_flush(void)
+{
+    pthread_mutex_lock(&depot_lock);
+    while (depot_len > 0) {
+        struct msg *m = depot[atomic_fetch_sub(&depot_len, 1) - 1];
+
+        while (m) {
+            struct msg *next = m->qnext;
+
+            ax__free(m);
+            m = next;
+        }
+    }
+    pthread_mutex_unlock(&depot_lock);
+}
 
 struct msg *ax__msg_new(enum sig_kind kind, ax_term_t to, ax_term_t from,
                         ax_term_t term)
@@ -20,7 +137,7 @@ struct msg *ax__msg_new(enum sig_kind kind, ax_term_t to, ax_term_t from,
 
     if (words)
         size += sizeof(struct frag) + words * sizeof(uint64_t);
-    m = ax__malloc(size);
+    m = envelope(size);
     if (!m)
         return NULL;
     atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
@@ -46,7 +163,7 @@ void ax__msg_free(struct msg *m)
         return;
     if (m->frag)
         ax__frag_release(m->frag);
-    ax__free(m);
+    release(m);
 }
 
 ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
@@ -56,7 +173,7 @@ ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
     if (m->frag)
         ax__heap_attach(h, m->frag); /* h frees m with the fragment */
     else
-        ax__free(m);
+        release(m);
     return t;
 }
 

@@ -63,6 +63,10 @@ void ax__msg_free(struct msg *m);
 /* Moves m's term onto h (no copy: the fragment is attached); returns the
  * term and frees the envelope unless the fragment lives in it. */
 ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h);
+/* Frees the calling thread's cache of envelopes (as a thread ends), and
+ * the shared depot of them (as the node stops). */
+void ax__msg_cache_flush(void);
+void ax__msg_depot_flush(void);
 /* Bytes a queued message occupies. */
 size_t ax__msg_size(const struct msg *m);
 

@@ -445,6 +445,6 @@ int ax_gc(ax_term_t *roots, size_t n)
         return 0;
     err = ax_heap_gc(p->heap, roots, n, AX_GC_AUTO);
     if (!err)
-        atomic_fetch_add_explicit(&s->gcs, 1, memory_order_relaxed);
+        sched_count(&s->gcs, 1);
     return err;
 }

@@ -147,7 +147,7 @@ static struct proc *ring_steal(struct sched *thief, struct sched *victim)
                 &victim->rq_head, &h, h + n, memory_order_acq_rel,
                 memory_order_acquire))
             continue;
-        atomic_fetch_add_explicit(&thief->steals, 1, memory_order_relaxed);
+        sched_count(&thief->steals, 1);
         tt += n - 1;
         if (n > 1)
             atomic_store_explicit(&thief->rq_tail, tt, memory_order_release);
@@ -255,8 +255,12 @@ void ax__sched_wake(struct proc *p)
 
     if (atomic_load_explicit(&p->state, memory_order_seq_cst) ==
             PS_WAITING &&
-        atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE))
+        atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE)) {
+        /* It will likely run next, here: start fetching the rest of it. */
+        for (size_t off = 64; off < sizeof(*p); off += 64)
+            __builtin_prefetch((char *)p + off);
         ax__sched_enqueue(p, true);
+    }
 }
 
 /* Deterministic mode: the next process is a random one of the ring. */
@@ -362,7 +366,12 @@ static void settle(struct sched *s, struct proc *p)
     switch (s->outcome) {
     case OUT_EXIT:
         ax__ptab_release(p);
-        atomic_fetch_add_explicit(&s->exits, 1, memory_order_relaxed);
+        sched_count(&s->exits, 1);
+        if (atomic_load(&ax__node.stopping_wait) && ax__ptab_count() == 0) {
+            pthread_mutex_lock(&ax__node.wait_lock);
+            pthread_cond_broadcast(&ax__node.wait_cond);
+            pthread_mutex_unlock(&ax__node.wait_lock);
+        }
         return;
     case OUT_YIELD:
         atomic_store_explicit(&p->state, PS_RUNNABLE, memory_order_relaxed);
@@ -402,7 +411,7 @@ static void run(struct sched *s, struct proc *p)
     s->current = p;
     ax__ctx_switch(&s->ctx, &p->ctx);
     s->current = NULL;
-    atomic_fetch_add_explicit(&s->switches, 1, memory_order_relaxed);
+    sched_count(&s->switches, 1);
     if (s->outcome == OUT_YIELD)
         s->tick = TIMER_POLL_EVERY; /* a long slice: look at the clock */
     settle(s, p);
@@ -440,8 +449,7 @@ static void idle(struct sched *s)
     uint64_t t0 = ax__now_ns();
 
     sleep_until_work(s);
-    atomic_fetch_add_explicit(&s->idle_ns, ax__now_ns() - t0,
-                              memory_order_relaxed);
+    sched_count(&s->idle_ns, ax__now_ns() - t0);
 }
 
 static void *sched_main(void *arg)
@@ -469,6 +477,7 @@ static void *sched_main(void *arg)
     }
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, false);
+    ax__msg_cache_flush();
     ax__ctx_destroy(&s->ctx);
     tls_sched = NULL;
     return NULL;
@@ -593,6 +602,7 @@ static void kill_all(struct node *n)
 {
     struct timespec ts;
 
+    atomic_store(&n->stopping_wait, true);
     pthread_mutex_lock(&n->wait_lock);
     while (ax__ptab_count() > 0) {
         pthread_mutex_unlock(&n->wait_lock);
@@ -610,6 +620,7 @@ static void kill_all(struct node *n)
             pthread_cond_timedwait(&n->wait_cond, &n->wait_lock, &ts);
     }
     pthread_mutex_unlock(&n->wait_lock);
+    atomic_store(&n->stopping_wait, false);
 }
 
 int ax__sched_stop(void)
@@ -629,6 +640,8 @@ int ax__sched_stop(void)
     free_scheds(n);
     ax__ptab_foreach_slot(drop_leftovers, NULL);
     ax__ptab_destroy();
+    ax__msg_cache_flush(); /* what this thread sent or freed */
+    ax__msg_depot_flush();
     ax__registry_clear();
     n->global_head = n->global_tail = NULL;
     atomic_store(&n->global_len, 0);
@@ -643,6 +656,12 @@ void ax__node_note_exit(ax_term_t pid, ax_term_t reason)
 {
     struct node *n = &ax__node;
 
+    /* Most exits concern no waiter: no lock for them. While a root is
+     * being spawned its pid is not known yet (AX_ANY): lock then. */
+    ax_term_t root = atomic_load(&n->root);
+
+    if (pid != root && root != AX_ANY)
+        return;
     pthread_mutex_lock(&n->wait_lock);
     if (pid == n->root && !n->root_done) {
         n->root_reason = ax_format(reason, NULL, NULL);
@@ -663,9 +682,9 @@ int ax_node_run(ax_body_fn fn, ax_term_t arg, char **reason)
         return AX_ESTATE;
     pthread_mutex_lock(&n->wait_lock);
     n->root_done = false;
+    atomic_store(&n->root, AX_ANY);
     err = ax_spawn(fn, arg, &pid);
-    if (!err)
-        n->root = pid;
+    atomic_store(&n->root, err ? AX_NONE : pid);
     while (!err && !n->root_done)
         pthread_cond_wait(&n->wait_cond, &n->wait_lock);
     pthread_mutex_unlock(&n->wait_lock);
@@ -677,7 +696,7 @@ int ax_node_run(ax_body_fn fn, ax_term_t arg, char **reason)
     else
         free(n->root_reason);
     n->root_reason = NULL;
-    n->root = AX_NONE;
+    atomic_store(&n->root, AX_NONE);
     return normal ? 0 : AX_EBADARG;
 }
 

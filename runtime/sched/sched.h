@@ -103,7 +103,8 @@ struct node {
     _Atomic(size_t) global_len;
     pthread_mutex_t wait_lock;    /* ax_node_run and ax_node_stop wait */
     pthread_cond_t wait_cond;
-    ax_term_t root;
+    _Atomic(ax_term_t) root;      /* ax_node_run's process */
+    _Atomic(bool) stopping_wait;  /* ax_node_stop waits for exits */
     char *root_reason;
     bool root_done;
     _Atomic(uint64_t) ref_counter;
@@ -111,6 +112,17 @@ struct node {
 };
 
 extern struct node ax__node;
+
+/*
+ * Adds to a scheduler's counter. Only its own thread writes it, so a
+ * relaxed load and store do (no locked instruction); other threads read
+ * it with relaxed loads.
+ */
+static inline void sched_count(_Atomic(uint64_t) *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
 
 /* The scheduler of the calling thread, or NULL. Never inlined: a
  * process may resume on another thread, so its address must not be

@@ -69,7 +69,7 @@ static void count_message(void)
     struct sched *s = ax__sched_self();
 
     if (s)
-        atomic_fetch_add_explicit(&s->messages, 1, memory_order_relaxed);
+        sched_count(&s->messages, 1);
 }
 
 int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
@@ -531,37 +531,47 @@ int ax_demonitor(ax_term_t ref, unsigned flags)
 
 /* --- A process's entry ----------------------------------------------------- */
 
-/* Takes the oldest queued message onto p's heap. */
-static ax_term_t take_first(struct proc *p, ax_heap_t *h)
+/*
+ * The next message for a handler, oldest first: from its queue if a
+ * receive left some there, else straight from its mailbox, handling the
+ * signals met on the way (no detour through the queue). NULL when none.
+ */
+static struct msg *next_message(struct proc *p)
 {
-    struct msg *m = p->queue;
+    ax_term_t self = atomic_load_explicit(&p->pid, memory_order_relaxed);
+    struct msg *m;
 
-    ax__queue_unlink(p, &p->queue);
-    return ax__msg_take(m, h);
+    while (!p->queue && (m = ax__mailbox_pop(&p->mbox))) {
+        if (m->to != self)
+            refuse(m);
+        else if (m->kind == SIG_MESSAGE)
+            return m;
+        else
+            handle(p, m);
+    }
+    m = p->queue;
+    if (m)
+        ax__queue_unlink(p, &p->queue);
+    return m;
 }
 
 static _Noreturn void handler_loop(struct proc *p)
 {
-    struct sched *s;
-
     for (;;) {
+        struct msg *m = next_message(p);
         ax_heap_t *h;
-        ax_term_t msg;
 
-        ax__proc_drain(p);
-        if (!p->queue)
+        if (!m)
             ax__sched_leave(p, OUT_WAIT, false);
         h = ax__proc_heap(p);
         if (!h)
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
-        msg = take_first(p, h);
-        p->state_term = p->fn.handler(msg, p->state_term);
+        p->state_term = p->fn.handler(ax__msg_take(m, h), p->state_term);
         p->budget--;
         if (ax__heap_wants_gc(h)) {
             if (ax_heap_gc(h, &p->state_term, 1, AX_GC_AUTO))
                 ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
-            s = ax__sched_self();
-            atomic_fetch_add_explicit(&s->gcs, 1, memory_order_relaxed);
+            sched_count(&ax__sched_self()->gcs, 1);
         }
         if (p->budget <= 0)
             ax__sched_leave(p, OUT_YIELD, false);
@@ -572,9 +582,9 @@ void ax__proc_entry(void *arg)
 {
     struct proc *p = arg;
 
-    ax__proc_drain(p);
     if (p->kind == PK_HANDLER)
         handler_loop(p);
+    ax__proc_drain(p);
     p->flags |= PF_STARTED;
     p->fn.body(p->state_term);
     ax__proc_exit(p, ATOM_NORMAL);

@@ -122,7 +122,7 @@ int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
         return err;
     }
     if (self)
-        atomic_fetch_add(&ax__sched_self()->spawns, 1);
+        sched_count(&ax__sched_self()->spawns, 1);
     ax__sched_enqueue(p, false);
     if (pid_out)
         *pid_out = pid;
@@ -158,6 +158,11 @@ int ax_spawn_handler(ax_handler_fn fn, ax_term_t state, ax_term_t *pid)
     ax_spawn_opts_t o = {.handler = fn, .arg = state, .name = AX_NONE};
 
     return ax_spawn_opt(&o, pid, NULL);
+}
+
+size_t ax_process_size(void)
+{
+    return sizeof(struct proc) + sizeof(struct proc *);
 }
 
 /* --- Registered names ------------------------------------------------------ */
