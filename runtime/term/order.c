@@ -17,6 +17,7 @@
 #include "../core/assert.h"
 #include "../core/hash.h"
 #include "atom.h"
+#include "etf.h"
 #include "tstack.h"
 
 /* Ranks of the types in the term order. */
@@ -130,11 +131,29 @@ static int cmp_binaries(ax_term_t a, ax_term_t b)
     return cmp_u64(la, lb);
 }
 
+/* Nodes compare by name (then creation), as Erlang orders them; an
+ * index that has no name (parsed, never decoded) sorts by its number. */
+static int cmp_nodes(unsigned a, unsigned b)
+{
+    ax_term_t na;
+    ax_term_t nb;
+    uint32_t ca;
+    uint32_t cb;
+    int c;
+
+    if (a == b)
+        return 0;
+    if (!ax__etf_node(a, &na, &ca) || !ax__etf_node(b, &nb, &cb))
+        return cmp_u64(a, b);
+    c = ax__atom_compare(na, nb);
+    return c ? c : cmp_u64(ca, cb);
+}
+
 static int cmp_refs(ax_term_t a, ax_term_t b)
 {
     unsigned na = ref_nwords(a);
     unsigned nb = ref_nwords(b);
-    int c = cmp_u64(ref_node(a), ref_node(b));
+    int c = cmp_nodes(ref_node(a), ref_node(b));
 
     if (c)
         return c;
@@ -150,7 +169,7 @@ static int cmp_refs(ax_term_t a, ax_term_t b)
 
 static int cmp_pids(ax_term_t a, ax_term_t b)
 {
-    int c = cmp_u64(pid_node(a), pid_node(b));
+    int c = cmp_nodes(pid_node(a), pid_node(b));
 
     if (!c)
         c = cmp_u64(pid_number(a), pid_number(b));
