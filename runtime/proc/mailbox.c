@@ -1,9 +1,11 @@
 /*
  * mailbox.c - messages and the MPSC queue (mailbox.h).
  *
- * The queue keeps a stub node so that it is never empty of nodes: the
- * consumer re-pushes the stub when it is about to take the last real
- * message, which is what lets it hand that message out.
+ * The queue always holds at least one node, its stub: at first the one
+ * embedded in the mailbox, later the message popped last. head is the
+ * newest node, its low bit the idle tag; tail is the stub. Envelopes
+ * are all the same size (fragments are allocated apart), so one cache
+ * serves every message.
  */
 #include "mailbox.h"
 
@@ -77,12 +79,12 @@ static bool refill(void)
     return true;
 }
 
-static struct msg *envelope(size_t size)
+static struct msg *envelope(void)
 {
     struct msg *m;
 
-    if (size != sizeof(*m) || (!cache && !refill()))
-        return ax__malloc(size);
+    if (!cache && !refill())
+        return ax__malloc(sizeof(*m));
     m = cache;
     cache = m->qnext;
     cached--;
@@ -91,10 +93,6 @@ static struct msg *envelope(size_t size)
 
 static void release(struct msg *m)
 {
-    if (m->frag) {
-        ax__free(m);
-        return;
-    }
     m->qnext = cache;
     cache = m;
     if (++cached > CACHE_MAX)
@@ -132,38 +130,51 @@ struct msg *ax__msg_new(enum sig_kind kind, ax_term_t to, ax_term_t from,
                         ax_term_t term)
 {
     size_t words = ax_copy_size(term);
-    size_t size = sizeof(struct msg);
+    struct frag *f = NULL;
     struct msg *m;
 
-    if (words)
-        size += sizeof(struct frag) + words * sizeof(uint64_t);
-    m = envelope(size);
-    if (!m)
+    if (words) {
+        f = ax__malloc(sizeof(*f) + words * sizeof(uint64_t));
+        if (!f)
+            return NULL;
+        f->words = words;
+        f->mem = f;
+        f->next = NULL;
+    }
+    m = envelope();
+    if (!m) {
+        ax__free(f);
         return NULL;
+    }
     atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
     m->kind = kind;
-    m->flags = 0;
+    m->holds = 0;
     m->to = to;
     m->from = from;
     m->ref = 0;
-    m->frag = NULL;
-    if (words) {
-        m->frag = (struct frag *)(m + 1);
-        m->frag->words = words;
-        m->frag->mem = m;
-        m->frag->next = NULL;
-    }
-    m->term = m->frag ? ax__frag_copy(m->frag, term) : term;
+    m->frag = f;
+    m->term = f ? ax__frag_copy(f, term) : term;
     return m;
+}
+
+/* The receiver is done with m: recycle it unless it is still the stub. */
+static void unuse(struct msg *m)
+{
+    m->holds &= ~(uint32_t)HOLD_USE;
+    if (!m->holds)
+        release(m);
 }
 
 void ax__msg_free(struct msg *m)
 {
     if (!m)
         return;
-    if (m->frag)
+    if (m->frag) {
         ax__frag_release(m->frag);
-    release(m);
+        ax__free(m->frag);
+        m->frag = NULL;
+    }
+    unuse(m);
 }
 
 ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
@@ -171,9 +182,9 @@ ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
     ax_term_t t = m->term;
 
     if (m->frag)
-        ax__heap_attach(h, m->frag); /* h frees m with the fragment */
-    else
-        release(m);
+        ax__heap_attach(h, m->frag); /* h frees it when it is collected */
+    m->frag = NULL;
+    unuse(m);
     return t;
 }
 
@@ -190,21 +201,36 @@ void ax__mailbox_init(struct mailbox *mb)
     mb->tail = &mb->stub;
 }
 
-static void push_node(struct mailbox *mb, struct mnode *n)
+static struct mnode *untag(struct mnode *n)
+{
+    return (struct mnode *)((uintptr_t)n & ~(uintptr_t)1);
+}
+
+bool ax__mailbox_push(struct mailbox *mb, struct msg *m)
 {
     struct mnode *prev;
 
-    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    /* seq_cst: orders this push before the producer's later load of the
-     * receiver's state (the wake protocol's Dekker pair). */
-    prev = atomic_exchange_explicit(&mb->head, n, memory_order_seq_cst);
-    /* release: the consumer's acquire load of next sees n's contents. */
-    atomic_store_explicit(&prev->next, n, memory_order_release);
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    /* acq_rel: the exchange orders the pushes; whoever takes the tagged
+     * head also sees the consumer's state as it went idle. */
+    prev = atomic_exchange_explicit(&mb->head, &m->node,
+                                    memory_order_acq_rel);
+    /* release: the consumer's acquire load of next sees m's contents. */
+    atomic_store_explicit(&untag(prev)->next, &m->node,
+                          memory_order_release);
+    return (uintptr_t)prev & 1;
 }
 
-void ax__mailbox_push(struct mailbox *mb, struct msg *m)
+/* The previous stub leaves the queue: free it if nothing else holds it. */
+static void retire(struct mailbox *mb, struct mnode *old)
 {
-    push_node(mb, &m->node);
+    struct msg *m = (struct msg *)old;
+
+    if (old == &mb->stub)
+        return;
+    m->holds &= ~(uint32_t)HOLD_STUB;
+    if (!m->holds)
+        release(m);
 }
 
 struct msg *ax__mailbox_pop(struct mailbox *mb)
@@ -212,33 +238,37 @@ struct msg *ax__mailbox_pop(struct mailbox *mb)
     struct mnode *tail = mb->tail;
     struct mnode *next =
         atomic_load_explicit(&tail->next, memory_order_acquire);
-    struct mnode *head;
+    struct msg *m;
 
-    if (tail == &mb->stub) {
-        if (!next)
-            return NULL;
-        mb->tail = tail = next;
-        next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    }
-    if (next) {
-        mb->tail = next;
-        return (struct msg *)tail;
-    }
-    head = atomic_load_explicit(&mb->head, memory_order_acquire);
-    if (tail != head)
-        return NULL; /* a producer is between its exchange and its link */
-    push_node(mb, &mb->stub);
-    next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    if (next) {
-        mb->tail = next;
-        return (struct msg *)tail;
-    }
-    return NULL;
+    if (!next)
+        return NULL;
+    mb->tail = next;
+    retire(mb, tail);
+    m = (struct msg *)next;
+    m->holds = HOLD_STUB | HOLD_USE;
+    return m;
 }
 
-bool ax__mailbox_has_any(struct mailbox *mb, const struct mnode *tail)
+bool ax__mailbox_idle(struct mailbox *mb)
 {
-    return tail != &mb->stub ||
-           atomic_load_explicit(&mb->head, memory_order_seq_cst) !=
-               &mb->stub;
+    struct mnode *tail = mb->tail;
+
+    if (atomic_load_explicit(&mb->head, memory_order_relaxed) != tail)
+        return false;
+    /* release: a producer that takes the tag sees all the consumer did;
+     * failure means a push came in, which the consumer must go and pop. */
+    return atomic_compare_exchange_strong_explicit(
+        &mb->head, &tail, (struct mnode *)((uintptr_t)tail | 1),
+        memory_order_acq_rel, memory_order_relaxed);
+}
+
+void ax__mailbox_destroy(struct mailbox *mb)
+{
+    struct mnode *tail = mb->tail;
+
+    if (tail != &mb->stub) {
+        ((struct msg *)tail)->holds = 0;
+        release((struct msg *)tail);
+    }
+    ax__mailbox_init(mb);
 }

@@ -4,13 +4,21 @@
  *
  * Everything another process sends to a process - messages, exit signals,
  * link and monitor requests - travels in one queue, so signals from one
- * sender arrive in the order sent (as on the BEAM). The queue is Vyukov's
- * intrusive multi-producer single-consumer list: a push is one atomic
- * exchange and one store; only the owning process pops.
+ * sender arrive in the order sent (as on the BEAM). The queue is Pony's
+ * (libponyrt/actor/messageq.c): an intrusive multi-producer single-
+ * consumer list where a push is one atomic exchange and one store, and a
+ * pop takes no locked instruction at all, because the node popped stays
+ * in the queue as its stub until the next pop.
  *
- * A message's term is copied by the sender into a fragment allocated with
- * the message; the receiver attaches the fragment to its heap when it takes
- * the message, so a received message is never copied twice.
+ * Scheduling rides on the same word: the consumer that finds its queue
+ * empty tags the head (one CAS) and stops; the one producer whose
+ * exchange takes a tagged head learns it must schedule the process. So a
+ * process is queued exactly once however many send to it at once.
+ *
+ * A message's term is copied by the sender into a fragment of its own;
+ * the receiver attaches the fragment to its heap when it takes the
+ * message, so a received message is never copied twice. The envelope
+ * (struct msg) lives until it is neither the queue's stub nor in use.
  */
 #ifndef AX_PROC_MAILBOX_H
 #define AX_PROC_MAILBOX_H
@@ -34,11 +42,16 @@ struct mnode {
     _Atomic(struct mnode *) next;
 };
 
+enum msg_hold {
+    HOLD_STUB = 1 << 0,   /* it is its mailbox's stub (last popped) */
+    HOLD_USE = 1 << 1     /* the receiver still uses it */
+};
+
 struct msg {
     struct mnode node;    /* the queue link: must stay first */
     struct msg *qnext;    /* the receiver's private queue */
     uint32_t kind;        /* enum sig_kind */
-    uint32_t flags;
+    uint32_t holds;       /* enum msg_hold; consumer only */
     ax_term_t to;         /* the pid it was sent to */
     ax_term_t from;       /* the sender's pid, or AX_NONE */
     ax_term_t term;       /* message or reason, in frag (or immediate) */
@@ -58,10 +71,11 @@ struct mailbox {
  */
 struct msg *ax__msg_new(enum sig_kind kind, ax_term_t to, ax_term_t from,
                         ax_term_t term);
-/* Frees a message that was not attached to a heap (accepts NULL). */
+/* Drops a message (accepts NULL): its fragment now, its envelope once
+ * its mailbox no longer uses it as the stub. */
 void ax__msg_free(struct msg *m);
-/* Moves m's term onto h (no copy: the fragment is attached); returns the
- * term and frees the envelope unless the fragment lives in it. */
+/* Moves m's term onto h (no copy: the fragment is attached) and drops the
+ * envelope as ax__msg_free does; returns the term. */
 ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h);
 /* Frees the calling thread's cache of envelopes (as a thread ends), and
  * the shared depot of them (as the node stops). */
@@ -70,26 +84,28 @@ void ax__msg_depot_flush(void);
 /* Bytes a queued message occupies. */
 size_t ax__msg_size(const struct msg *m);
 
+/* An empty mailbox, not idle (its process is to be queued by its
+ * spawner). */
 void ax__mailbox_init(struct mailbox *mb);
 /*
- * Appends m; any thread. Release ordering publishes m's contents; the
- * exchange is sequentially consistent so that a producer's later load of
- * the receiver's state cannot be reordered before it (see sched.c's wake
- * protocol).
+ * Appends m; any thread. Returns true if the mailbox was idle: the caller
+ * must then schedule its process (no one else will).
  */
-void ax__mailbox_push(struct mailbox *mb, struct msg *m);
+bool ax__mailbox_push(struct mailbox *mb, struct msg *m);
 /*
- * Takes the oldest message, or NULL when empty - or when a producer is
- * between its two steps (then ax__mailbox_has_any() is still true and
- * the message shows up at a later pop). Consumer only.
+ * Takes the oldest message, or NULL when empty (or when a producer is
+ * between its two steps: its message shows up at a later pop, and
+ * ax__mailbox_idle fails meanwhile). The message stays the queue's stub
+ * (HOLD_STUB) until the next pop. Consumer only.
  */
 struct msg *ax__mailbox_pop(struct mailbox *mb);
 /*
- * True if anything was pushed and not popped, given the consumer's tail
- * as read while it still owned the queue (a seq_cst load of head; the
- * tail itself is not read, since once a process is wakeable another
- * thread may already be consuming).
+ * Marks the mailbox idle if nothing waits in it: true if so, and the
+ * consumer must stop (the next push schedules it); false if something
+ * arrived (go on). Consumer only, as it stops running.
  */
-bool ax__mailbox_has_any(struct mailbox *mb, const struct mnode *tail);
+bool ax__mailbox_idle(struct mailbox *mb);
+/* Frees the stub envelope a dead process's mailbox keeps (node stop). */
+void ax__mailbox_destroy(struct mailbox *mb);
 
 #endif /* AX_PROC_MAILBOX_H */

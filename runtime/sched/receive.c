@@ -212,9 +212,8 @@ static void fire_send(struct trec *r)
     p = live && term_is_pid(pid) ? ax__ptab_lookup(pid) : NULL;
     if (p) {
         r->msg->to = pid;
-        ax__mailbox_push(&p->mbox, r->msg);
+        ax__deliver(p, r->msg);
         r->msg = NULL;
-        ax__sched_wake(p);
     }
     trec_unref(r);
 }

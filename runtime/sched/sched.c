@@ -251,16 +251,17 @@ void ax__sched_enqueue(struct proc *p, bool next)
 
 void ax__sched_wake(struct proc *p)
 {
-    uint32_t expected = PS_WAITING;
+    atomic_store_explicit(&p->state, PS_RUNNABLE, memory_order_relaxed);
+    /* It will likely run next, here: start fetching the rest of it. */
+    for (size_t off = 64; off < sizeof(*p); off += 64)
+        __builtin_prefetch((char *)p + off);
+    ax__sched_enqueue(p, true);
+}
 
-    if (atomic_load_explicit(&p->state, memory_order_seq_cst) ==
-            PS_WAITING &&
-        atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE)) {
-        /* It will likely run next, here: start fetching the rest of it. */
-        for (size_t off = 64; off < sizeof(*p); off += 64)
-            __builtin_prefetch((char *)p + off);
-        ax__sched_enqueue(p, true);
-    }
+void ax__deliver(struct proc *p, struct msg *m)
+{
+    if (ax__mailbox_push(&p->mbox, m))
+        ax__sched_wake(p);
 }
 
 /* Deterministic mode: the next process is a random one of the ring. */
@@ -358,9 +359,6 @@ static void release_stack(struct sched *s, struct proc *p)
 /* After p switched back: do what it asked, on the scheduler's stack. */
 static void settle(struct sched *s, struct proc *p)
 {
-    uint32_t expected = PS_WAITING;
-    struct mnode *tail = p->mbox.tail; /* read while p is still ours */
-
     if (!(p->flags & PF_HAS_STACK))
         release_stack(s, p);
     switch (s->outcome) {
@@ -378,11 +376,14 @@ static void settle(struct sched *s, struct proc *p)
         ax__sched_enqueue(p, false);
         return;
     case OUT_WAIT:
-        atomic_store_explicit(&p->state, PS_WAITING, memory_order_seq_cst);
-        if (ax__mailbox_has_any(&p->mbox, tail) &&
-            atomic_compare_exchange_strong(&p->state, &expected,
-                                           PS_RUNNABLE))
+        /* The state is for observers; the mailbox's tag decides. Once
+         * idle, p is another thread's to schedule: touch it no more. */
+        atomic_store_explicit(&p->state, PS_WAITING, memory_order_relaxed);
+        if (!ax__mailbox_idle(&p->mbox)) {
+            atomic_store_explicit(&p->state, PS_RUNNABLE,
+                                  memory_order_relaxed);
             ax__sched_enqueue(p, false);
+        }
         return;
     }
 }
@@ -595,6 +596,7 @@ static void drop_leftovers(struct proc *p, void *arg)
     (void)arg;
     while ((m = ax__mailbox_pop(&p->mbox)))
         ax__msg_free(m);
+    ax__mailbox_destroy(&p->mbox);
 }
 
 /* Kills every process and waits until none is left. */

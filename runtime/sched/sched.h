@@ -7,12 +7,11 @@
  * process gives it back after each slice; a body that blocks mid-way
  * keeps it (PF_HAS_STACK) until it is resumed and returns.
  *
- * The wake protocol. A process never changes its own state to WAITING: it
- * switches back to its scheduler, which, on its own stack, stores WAITING
- * and then checks the mailbox; a sender pushes and then loads the state,
- * and whichever of the two moves WAITING to RUNNABLE (one CAS) queues the
- * process. Both pairs are sequentially consistent, so a message is never
- * left unseen, and a process is never queued while its context runs.
+ * The wake protocol. A process never marks itself idle: it switches back
+ * to its scheduler, which, on its own stack, tags the mailbox idle (one
+ * CAS, failing if anything arrived); the one sender whose push takes the
+ * tag queues the process (mailbox.h). So a message is never left unseen,
+ * and a process is never queued while its context still runs.
  */
 #ifndef AX_SCHED_SCHED_H
 #define AX_SCHED_SCHED_H
@@ -134,8 +133,10 @@ struct proc *ax__proc_self(void);
 /* Puts a RUNNABLE process on a run queue: the caller's if it is a
  * scheduler (as runnext if `next`), else the global list. */
 void ax__sched_enqueue(struct proc *p, bool next);
-/* Wakes p if it waits (after something was pushed to it). */
+/* Queues p, whose mailbox a push found idle. */
 void ax__sched_wake(struct proc *p);
+/* Pushes m to p's mailbox, queueing p if it was idle. Any thread. */
+void ax__deliver(struct proc *p, struct msg *m);
 /* Switches the running process p back to its scheduler with outcome o,
  * keeping its stack or not; returns when p is resumed (only if kept). */
 void ax__sched_leave(struct proc *p, enum outcome o, bool keep_stack);

@@ -77,6 +77,7 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
 {
     struct proc *p = ax__ptab_lookup(to);
     struct msg *m;
+    bool idle;
 
     if (!p)
         return AX_ENOPROC;
@@ -85,19 +86,19 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
         return AX_ENOMEM;
     m->ref = ref;
     if (kind == SIG_MESSAGE || kind == SIG_WAKE || kind == SIG_DOWN) {
-        ax__mailbox_push(&p->mbox, m);
-    } else {
-        ax__proc_lock(p);
-        if (atomic_load(&p->pid) != to ||
-            atomic_load(&p->state) == PS_EXITING) {
-            ax__proc_unlock(p);
-            ax__msg_free(m);
-            return AX_ENOPROC;
-        }
-        ax__mailbox_push(&p->mbox, m);
-        ax__proc_unlock(p);
+        ax__deliver(p, m);
+        return 0;
     }
-    ax__sched_wake(p);
+    ax__proc_lock(p);
+    if (atomic_load(&p->pid) != to || atomic_load(&p->state) == PS_EXITING) {
+        ax__proc_unlock(p);
+        ax__msg_free(m);
+        return AX_ENOPROC;
+    }
+    idle = ax__mailbox_push(&p->mbox, m);
+    ax__proc_unlock(p);
+    if (idle)
+        ax__sched_wake(p);
     return 0;
 }
 

@@ -264,6 +264,7 @@ static int ask(struct proc *p, ax_term_t pid, struct info_req *r)
 {
     struct proc *self = ax__proc_self();
     struct msg *m;
+    bool idle;
 
     if (p == self) {
         ax__info_fill(p, r);
@@ -281,9 +282,10 @@ static int ask(struct proc *p, ax_term_t pid, struct info_req *r)
         ax__msg_free(m);
         return AX_ENOPROC;
     }
-    ax__mailbox_push(&p->mbox, m);
+    idle = ax__mailbox_push(&p->mbox, m);
     ax__proc_unlock(p);
-    ax__sched_wake(p);
+    if (idle)
+        ax__sched_wake(p);
     ax__info_wait(r);
     return r->err;
 }
