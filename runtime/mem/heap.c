@@ -139,6 +139,7 @@ uint64_t *ax__heap_alloc(ax_heap_t *h, size_t n)
 {
     uint64_t *p = h->top;
 
+    h->allocated += n;
     if ((size_t)(h->limit - p) >= n) {
         h->top = p + n;
         return p;

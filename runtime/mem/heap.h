@@ -63,6 +63,7 @@ struct ax_heap {
     size_t offheap_bytes;
     ax_oom_fn oom;
     void *oom_arg;
+    uint64_t allocated;     /* words allocated since last taken */
     ax_heap_stats_t stats;  /* counters; sizes are filled on demand */
 };
 
@@ -86,6 +87,16 @@ void ax__heap_free_frags(ax_heap_t *h);
 
 /* Links a REFBIN object into a list, counting its binary's bytes. */
 void ax__bins_link(uint64_t **list, size_t *bytes, uint64_t *obj);
+
+/* Words allocated on h since the last call (the scheduler charges
+ * reductions for them). */
+static inline uint64_t ax__heap_take_allocated(ax_heap_t *h)
+{
+    uint64_t n = h->allocated;
+
+    h->allocated = 0;
+    return n;
+}
 
 /* Words used in the young generation (block, chunks, fragments). */
 size_t ax__heap_young_used(const ax_heap_t *h);

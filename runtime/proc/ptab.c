@@ -117,16 +117,39 @@ void ax__ptab_publish(struct proc *p, ax_term_t pid)
     atomic_store_explicit(&p->pid, pid, memory_order_release);
 }
 
-void ax__ptab_release(struct proc *p)
+/* Puts a thread's freed slot numbers into the FIFO, under the lock once
+ * for the lot. */
+static void flush_freed(struct freed *f)
+{
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < f->n; i++)
+        fifo[(fifo_head + fifo_len++) % limit] = f->slots[i];
+    pthread_mutex_unlock(&lock);
+    f->n = 0;
+}
+
+void ax__ptab_release(struct proc *p, struct freed *f)
 {
     ax_term_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
 
     atomic_store_explicit(&p->pid, AX_NONE, memory_order_release);
     atomic_store_explicit(&p->state, PS_FREE, memory_order_release);
-    pthread_mutex_lock(&lock);
-    fifo[(fifo_head + fifo_len++) % limit] = (uint32_t)pid_number(pid);
-    pthread_mutex_unlock(&lock);
     atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    if (!f) {
+        struct freed one = {.n = 1, .slots = {(uint32_t)pid_number(pid)}};
+
+        flush_freed(&one);
+        return;
+    }
+    f->slots[f->n++] = (uint32_t)pid_number(pid);
+    if (f->n == FREED_BATCH)
+        flush_freed(f);
+}
+
+void ax__ptab_flush(struct freed *f)
+{
+    if (f->n)
+        flush_freed(f);
 }
 
 struct proc *ax__ptab_lookup(ax_term_t pid)

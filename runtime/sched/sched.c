@@ -363,7 +363,7 @@ static void settle(struct sched *s, struct proc *p)
         release_stack(s, p);
     switch (s->outcome) {
     case OUT_EXIT:
-        ax__ptab_release(p);
+        ax__ptab_release(p, &s->freed);
         sched_count(&s->exits, 1);
         if (atomic_load(&ax__node.stopping_wait) && ax__ptab_count() == 0) {
             pthread_mutex_lock(&ax__node.wait_lock);
@@ -400,6 +400,8 @@ static int prepare(struct sched *s, struct proc *p)
 
 static void run(struct sched *s, struct proc *p)
 {
+    uint64_t used;
+
     atomic_store_explicit(&p->state, PS_RUNNING, memory_order_relaxed);
     p->sched_id = s->id;
     p->budget = SLICE_REDUCTIONS;
@@ -412,6 +414,9 @@ static void run(struct sched *s, struct proc *p)
     s->current = p;
     ax__ctx_switch(&s->ctx, &p->ctx);
     s->current = NULL;
+    used = (uint64_t)((int64_t)SLICE_REDUCTIONS - p->budget);
+    p->reductions += used;
+    sched_count(&s->reductions, used);
     sched_count(&s->switches, 1);
     if (s->outcome == OUT_YIELD)
         s->tick = TIMER_POLL_EVERY; /* a long slice: look at the clock */
@@ -449,6 +454,7 @@ static void idle(struct sched *s)
 {
     uint64_t t0 = ax__now_ns();
 
+    ax__ptab_flush(&s->freed);
     sleep_until_work(s);
     sched_count(&s->idle_ns, ax__now_ns() - t0);
 }
@@ -478,6 +484,7 @@ static void *sched_main(void *arg)
     }
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, false);
+    ax__ptab_flush(&s->freed);
     ax__msg_cache_flush();
     ax__ctx_destroy(&s->ctx);
     tls_sched = NULL;

@@ -25,6 +25,7 @@
 
 #define RQ_SIZE 256             /* a power of two */
 #define SLICE_REDUCTIONS 4000   /* a process's budget per slice */
+#define WORDS_PER_REDUCTION 64  /* what allocating costs */
 
 /* Why a process switched back to its scheduler. */
 enum outcome {
@@ -47,6 +48,7 @@ struct sched {
     _Atomic(struct proc *) rq[RQ_SIZE];
     struct proc *runnext;
     struct stack_pool stacks;
+    struct freed freed;           /* slots of processes that ended here */
     struct wheel wheel;
     _Atomic(uint32_t) sleeping;   /* advertised before sleeping */
     _Atomic(uint32_t) wake_word;  /* the futex an idle scheduler waits on */
@@ -78,6 +80,7 @@ struct info_req {
     size_t queue_len;
     uint8_t flags;
     uint8_t kind;
+    void *fn;                  /* the body or handler */
     ax_heap_stats_t heap;
     ax_term_t *links;
     struct monitor *monitors;

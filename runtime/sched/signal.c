@@ -108,13 +108,21 @@ static ax_term_t resolve(ax_term_t to)
     return term_is_atom(to) ? ax__registry_lookup(to) : to;
 }
 
+/* The reductions p's allocations since the last charge cost. */
+static int32_t alloc_cost(struct proc *p)
+{
+    return p->heap ? (int32_t)(ax__heap_take_allocated(p->heap) /
+                               WORDS_PER_REDUCTION)
+                   : 0;
+}
+
 void ax__charge(unsigned n)
 {
     struct proc *p = ax__proc_self();
 
     if (!p)
         return;
-    p->budget -= (int32_t)n;
+    p->budget -= (int32_t)n + alloc_cost(p);
     if (p->budget <= 0) {
         ax__sched_leave(p, OUT_YIELD, true);
         ax__proc_drain(p);
@@ -254,15 +262,28 @@ static ax_term_t on_exit_signal(struct proc *p, struct msg *m, bool link)
     return AX_NONE;
 }
 
+/* A copy of reason on p's heap (an immediate needs none); oom if it
+ * cannot be made. */
+static ax_term_t keep_reason(struct proc *p, ax_term_t reason)
+{
+    ax_heap_t *h;
+    ax_term_t r;
+
+    if (term_is_immed(reason))
+        return reason;
+    h = ax__proc_heap(p);
+    r = h ? ax_copy(h, reason) : AX_NONE;
+    return r != AX_NONE ? r : make_atom(ATOM_IDX_OOM);
+}
+
 /* Ends p with reason, which lives in m: copied out before m goes. */
 static _Noreturn void exit_with(struct proc *p, struct msg *m,
                                 ax_term_t reason)
 {
-    ax_heap_t *h = ax__proc_heap(p);
-    ax_term_t r = h ? ax_copy(h, reason) : AX_NONE;
+    ax_term_t r = keep_reason(p, reason);
 
     ax__msg_free(m);
-    ax__proc_exit(p, r != AX_NONE ? r : make_atom(ATOM_IDX_OOM));
+    ax__proc_exit(p, r);
 }
 
 /* Handles one signal; returns true if m was queued as a message. */
@@ -368,11 +389,8 @@ static void notify_links_and_monitors(struct proc *p, ax_term_t self,
 _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason)
 {
     ax_term_t self = atomic_load(&p->pid);
-    ax_heap_t *h = ax__proc_heap(p);
-    ax_term_t r = h ? ax_copy(h, reason) : AX_NONE;
+    ax_term_t r = keep_reason(p, reason);
 
-    if (r == AX_NONE)
-        r = make_atom(ATOM_IDX_OOM);
     ax__proc_lock(p);
     atomic_store(&p->state, PS_EXITING);
     ax__proc_unlock(p);
@@ -568,7 +586,7 @@ static _Noreturn void handler_loop(struct proc *p)
         if (!h)
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         p->state_term = p->fn.handler(ax__msg_take(m, h), p->state_term);
-        p->budget--;
+        p->budget -= 1 + alloc_cost(p);
         if (ax__heap_wants_gc(h)) {
             if (ax_heap_gc(h, &p->state_term, 1, AX_GC_AUTO))
                 ax__proc_exit(p, make_atom(ATOM_IDX_OOM));

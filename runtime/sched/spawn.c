@@ -9,6 +9,9 @@
  */
 #include "sched.h"
 
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/alloc.h"
@@ -118,7 +121,7 @@ int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
         if (self && (o->flags & AX_SPAWN_LINK))
             ax__proc_remove_link(self, pid);
         ax__proc_clear(p);
-        ax__ptab_release(p);
+        ax__ptab_release(p, NULL);
         return err;
     }
     if (self)
@@ -241,12 +244,12 @@ void ax__info_fill(struct proc *p, struct info_req *r)
                     ? AX_PS_WAITING
                     : status_of(atomic_load(&p->state));
     r->name = p->name;
-    r->reductions = p->reductions + (uint64_t)(SLICE_REDUCTIONS -
-                                               (p->budget > 0 ? p->budget
-                                                              : 0));
+    r->reductions = p->reductions +
+                    (uint64_t)((int64_t)SLICE_REDUCTIONS - p->budget);
     r->queue_len = p->queue_len;
     r->flags = p->flags;
     r->kind = p->kind;
+    r->fn = p->kind == PK_HANDLER ? (void *)p->fn.handler : (void *)p->fn.body;
     if (p->heap)
         ax_heap_stats(p->heap, &r->heap);
     r->nlinks = nl;
@@ -310,11 +313,36 @@ static ax_term_t list_of_mons(ax_heap_t *h, const struct monitor *m,
     return list;
 }
 
+/*
+ * {Module, Function, 1} for a C function: the object file it lives in
+ * (its base name, without extension) and its symbol, from the dynamic
+ * symbol table; a function that has no exported name shows as its
+ * address.
+ */
+static ax_term_t function_term(ax_heap_t *h, void *fn)
+{
+    Dl_info info;
+    char mod[64] = "c";
+    char name[64];
+    const char *base;
+
+    snprintf(name, sizeof(name), "0x%" PRIxPTR, (uintptr_t)fn);
+    if (dladdr(fn, &info)) {
+        if (info.dli_sname)
+            snprintf(name, sizeof(name), "%s", info.dli_sname);
+        if (info.dli_fname) {
+            base = strrchr(info.dli_fname, '/');
+            snprintf(mod, sizeof(mod), "%s",
+                     base ? base + 1 : info.dli_fname);
+            mod[strcspn(mod, ".")] = '\0';
+        }
+    }
+    return ax_tuple(h, 3, ax_atom(mod), ax_atom(name), make_small(1));
+}
+
 static int build(ax_heap_t *h, const struct info_req *r,
                  ax_process_info_t *out)
 {
-    const char *kind = r->kind == PK_HANDLER ? "handler" : "body";
-
     out->status = r->status;
     out->registered_name = r->name != AX_NONE ? r->name : AX_NIL;
     out->reductions = r->reductions;
@@ -329,10 +357,14 @@ static int build(ax_heap_t *h, const struct info_req *r,
     out->links = list_of_pids(h, r->links, r->nlinks);
     out->monitors = list_of_mons(h, r->monitors, r->nmonitors, true);
     out->monitored_by = list_of_mons(h, r->watchers, r->nwatchers, false);
-    out->initial_call = ax_tuple(h, 2, ax_atom(kind), ax_atom("c"));
-    out->current = out->initial_call;
+    out->initial_call = function_term(h, r->fn);
+    out->current = (r->flags & PF_RECEIVING) && r->kind == PK_BODY
+                       ? ax_tuple(h, 3, ax_atom("ax"), ax_atom("receive"),
+                                  make_small(4))
+                       : out->initial_call;
     if (out->links == AX_NONE || out->monitors == AX_NONE ||
-        out->monitored_by == AX_NONE || out->initial_call == AX_NONE)
+        out->monitored_by == AX_NONE || out->initial_call == AX_NONE ||
+        out->current == AX_NONE)
         return AX_ENOMEM;
     return 0;
 }
