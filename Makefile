@@ -3,7 +3,9 @@
 #   make            build libax, the ax binary and the examples
 #   make run        build, then start ax (installs Debian packages as root)
 #   make test       every test: unit, property, vectors, fuzz (short),
-#                   AddressSanitizer/UBSan, ThreadSanitizer
+#                   AddressSanitizer/UBSan, ThreadSanitizer; the plain
+#                   build's unit tests run last, so the runner's summary
+#                   is the last line
 #   make test-asan  the unit tests under -fsanitize=address,undefined
 #   make tsan       the concurrency tests under ThreadSanitizer
 #   make bench      every benchmark in bench/, one `name value unit` a line
@@ -67,6 +69,7 @@ run: deps
 # the runner's summary of the plain build's tests.
 test: deps
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-short
 	@$(MAKE) --no-print-directory test-unit
 
