@@ -31,7 +31,10 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
            -fno-omit-frame-pointer -MMD -MP -pthread $(SAN)
 RT_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DAX_BUILDING \
-           $(if $(AX_TESTING),-DAX_TESTING)
+           $(if $(AX_TESTING),-DAX_TESTING) \
+           -DAX_INCLUDE_DIR='"$(CURDIR)/runtime"'
+# Programs export the API so that the modules they load (dlopen) find it.
+EXPORT  := -rdynamic
 LDLIBS  := -pthread -lm
 LDFLAGS ?=
 
@@ -46,6 +49,10 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLES  := $(EXAMPLE_SRCS:examples/%.c=build/examples/%.so)
+# Modules are built as a user would: position-independent, against ax.h.
+MODULE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared
 
 LIBAX_A  := $(BUILD)/libax.a
 LIBAX_SO := $(BUILD)/libax.so
@@ -56,7 +63,12 @@ UNIT_BIN := $(BUILD)/test-unit
         install clean deps
 .DELETE_ON_ERROR:
 
-all: $(LIBAX_A) $(LIBAX_SO) $(AX_BIN)
+all: $(LIBAX_A) $(LIBAX_SO) $(AX_BIN) $(EXAMPLES)
+
+build/examples/%.so: examples/%.c runtime/ax.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MODULE  $@")
+	$(Q)$(CC) $(MODULE_CFLAGS) -Iruntime -o $@ $<
 
 deps:
 	@sh scripts/deps.sh
@@ -100,7 +112,8 @@ tsan-run: $(TSAN_BINS)
 $(BUILD)/tests/%: tests/tsan/%.c $(LIBAX_A)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXPORT) -Iruntime -o $@ $< \
+	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -118,17 +131,20 @@ $(LIBAX_SO): $(RT_OBJS)
 
 $(AX_BIN): $(AX_OBJS) $(LIBAX_A)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $(AX_OBJS) $(LIBAX_A) $(LDLIBS)
+	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(AX_OBJS) \
+	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LIBAX_A)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIBAX_A) \
+	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(UNIT_OBJS) \
+	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive \
 	    $(shell pkg-config --libs criterion) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBAX_A)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $< $(LIBAX_A) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXPORT) -Iruntime -o $@ $< \
+	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
