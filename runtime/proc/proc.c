@@ -43,6 +43,7 @@ void ax__proc_clear(struct proc *p)
         ax__free(p->ext->links);
         ax__free(p->ext->monitors);
         ax__free(p->ext->watchers);
+        ax__free(p->ext->dropped);
         ax__free(p->ext);
         p->ext = NULL;
     }
@@ -157,4 +158,41 @@ bool ax__proc_remove_watcher(struct proc *p, uint64_t ref)
 {
     return p->ext && remove_mon(p->ext->watchers, &p->ext->nwatchers, ref,
                                 NULL);
+}
+
+int ax__proc_drop_replies(struct proc *p, uint64_t ref)
+{
+    struct proc_ext *e = ax__proc_ext(p);
+
+    if (!e)
+        return AX_ENOMEM;
+    if (!e->dropped) {
+        e->dropped = ax__calloc(DROPPED_MAX, sizeof(*e->dropped));
+        if (!e->dropped)
+            return AX_ENOMEM;
+    }
+    e->dropped[e->dropped_next] = ref;
+    e->dropped_next = (e->dropped_next + 1) % DROPPED_MAX;
+    if (e->ndropped < DROPPED_MAX)
+        e->ndropped++;
+    return 0;
+}
+
+bool ax__proc_is_dropped_reply(struct proc *p, ax_term_t term)
+{
+    struct proc_ext *e = p->ext;
+    uint64_t ref;
+
+    if (!e || !e->ndropped || boxed_type(term) != HDR_TUPLE ||
+        tuple_arity(term) != 2)
+        return false;
+    ref = ref_local_number(tuple_elems(term)[0]);
+    for (size_t i = 0; ref && i < DROPPED_MAX; i++) {
+        if (e->dropped[i] == ref) {
+            e->dropped[i] = 0;
+            e->ndropped--;
+            return true;
+        }
+    }
+    return false;
 }

@@ -60,10 +60,17 @@ struct proc_ext {
     struct monitor *watchers;    /* the processes monitoring this one */
     size_t nwatchers;
     size_t watchers_cap;
+    uint64_t *dropped;           /* call references whose reply is dropped */
+    size_t ndropped;             /* (a ring of DROPPED_MAX) */
+    size_t dropped_next;
 };
+
+/* How many abandoned calls' late replies a process remembers to drop. */
+#define DROPPED_MAX 64
 
 struct sched;
 struct stack;
+struct module_version;
 
 /*
  * The fields an activation touches come first, so that running a process
@@ -100,8 +107,12 @@ struct proc {
     uint64_t marker_ref;
     void *timeout;               /* the blocked receive's timer record */
     struct proc_ext *ext;
+    _Atomic(struct module_version *) code; /* its module's version, or
+                                            * NULL (written by itself,
+                                            * read by purge) */
     struct proc *run_next;       /* link in a global run list */
     ax_term_t parent;
+    uint64_t gen_tseq;           /* gen_server: the live timeout's number */
 };
 
 /* --- The process table -------------------------------------------------- */
@@ -163,6 +174,12 @@ int ax__proc_add_monitor(struct proc *p, uint64_t ref, ax_term_t pid);
 bool ax__proc_remove_monitor(struct proc *p, uint64_t ref, ax_term_t *pid);
 int ax__proc_add_watcher(struct proc *p, uint64_t ref, ax_term_t pid);
 bool ax__proc_remove_watcher(struct proc *p, uint64_t ref);
+
+/* Remembers that a reply tagged with ref is to be dropped on arrival (a
+ * call that timed out); the oldest is forgotten past DROPPED_MAX. */
+int ax__proc_drop_replies(struct proc *p, uint64_t ref);
+/* True (and forgets it) if term is {Ref, _} for a dropped ref. */
+bool ax__proc_is_dropped_reply(struct proc *p, ax_term_t term);
 
 /* --- The signal lock ------------------------------------------------------ */
 

@@ -288,7 +288,7 @@ int ax_send_after(int64_t ms, ax_term_t to, ax_term_t msg, ax_term_t *tref)
 
 int ax_cancel_timer(ax_term_t tref, int64_t *left_ms)
 {
-    uint64_t id = ax__ref_number(tref);
+    uint64_t id = ref_local_number(tref);
     struct trec *r;
     int64_t left = -1;
 
@@ -311,6 +311,7 @@ struct matcher {
     ax_match_fn fn;
     void *arg;
     ax_term_t pattern;
+    uint64_t ref;             /* a reference every match names, or 0 */
     ax_term_t binds[AX_VARS_MAX];
 };
 
@@ -327,10 +328,14 @@ static struct msg **scan_start(struct proc *p, const struct matcher *m)
 {
     ax_term_t pat = m->pattern;
 
-    if (m->fn != pattern_match || !p->marker_ref || !ax_is_tuple(pat))
+    if (!p->marker_ref)
+        return &p->queue;
+    if (m->ref)
+        return m->ref == p->marker_ref ? p->marker : &p->queue;
+    if (m->fn != pattern_match || !ax_is_tuple(pat))
         return &p->queue;
     for (size_t i = 0; i < tuple_arity(pat); i++)
-        if (ax__ref_number(tuple_elems(pat)[i]) == p->marker_ref)
+        if (ref_local_number(tuple_elems(pat)[i]) == p->marker_ref)
             return p->marker;
     return &p->queue;
 }
@@ -382,7 +387,7 @@ found:
 int ax_receive(ax_term_t pattern, int64_t timeout_ms, ax_term_t *msg,
                ax_term_t *bindings)
 {
-    struct matcher mt = {pattern_match, NULL, pattern, {0}};
+    struct matcher mt = {pattern_match, NULL, pattern, 0, {0}};
     int err;
 
     mt.arg = &mt;
@@ -395,7 +400,15 @@ int ax_receive(ax_term_t pattern, int64_t timeout_ms, ax_term_t *msg,
 int ax_receive_fn(ax_match_fn match, void *arg, int64_t timeout_ms,
                   ax_term_t *msg)
 {
-    struct matcher mt = {match, arg, AX_NONE, {0}};
+    struct matcher mt = {match, arg, AX_NONE, 0, {0}};
+
+    return receive(&mt, timeout_ms, msg);
+}
+
+int ax__receive_ref(uint64_t ref, ax_match_fn match, void *arg,
+                    int64_t timeout_ms, ax_term_t *msg)
+{
+    struct matcher mt = {match, arg, AX_NONE, ref, {0}};
 
     return receive(&mt, timeout_ms, msg);
 }

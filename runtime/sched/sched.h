@@ -170,6 +170,10 @@ _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason);
  * is gone is AX_ENOPROC (nothing was sent). from is the sender's pid. */
 int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
                     ax_term_t term, uint64_t ref);
+/* Pushes a link, monitor, exit or information signal to p, which must
+ * still be pid to and not exiting (checked under its signal lock, which
+ * its exit takes too); AX_ENOPROC (and m freed) otherwise. */
+int ax__deliver_signal(struct proc *p, ax_term_t to, struct msg *m);
 /* A number for a new reference, unique in the node. */
 uint64_t ax__new_ref_number(void);
 /* Charges the running process n reductions, yielding if its slice is
@@ -177,8 +181,16 @@ uint64_t ax__new_ref_number(void);
 void ax__charge(unsigned n);
 /* A local reference term for number n, on h. */
 ax_term_t ax__ref_term(ax_heap_t *h, uint64_t n);
-/* The number of a local reference, or 0 if t is not one. */
-uint64_t ax__ref_number(ax_term_t t);
+/* Turns the running body p into a handler process with fn and state:
+ * its stack is dropped and its next activation runs the handler loop. */
+_Noreturn void ax__proc_become_handler(struct proc *p, ax_handler_fn fn,
+                                       ax_term_t state);
+/* Called as a process exits, before its heap goes (set by the node
+ * layer: the module layer leaves the code, the crash log records it). */
+extern void (*ax__exit_hook)(struct proc *p, ax_term_t reason);
+/* Monitors target (a pid or a name) with the reference number n, as
+ * ax_monitor does with a fresh one. In a process. */
+int ax__monitor_with(ax_term_t target, uint64_t n);
 /* Runs the body or the handler loop of p (the entry of its context). */
 void ax__proc_entry(void *arg);
 
@@ -195,6 +207,10 @@ void ax__info_wait(struct info_req *r);
 void ax__timers_poll(struct sched *s, uint64_t now_ms);
 /* Frees every timer record of s (node stop). */
 void ax__timers_drop(struct sched *s);
+/* ax_receive_fn for a matcher that only accepts messages naming the
+ * local reference ref: the scan may start at the receive marker. */
+int ax__receive_ref(uint64_t ref, ax_match_fn match, void *arg,
+                    int64_t timeout_ms, ax_term_t *msg);
 /* Drops the running process's receive timer, if any. */
 void ax__timeout_clear(struct proc *p);
 /* Removes m (whose link is *link) from p's queue, fixing the tail and

@@ -30,14 +30,6 @@ ax_term_t ax__ref_term(ax_heap_t *h, uint64_t n)
     return ax__make_ref(h, 0, 3, w);
 }
 
-uint64_t ax__ref_number(ax_term_t t)
-{
-    if (!ax_is_ref(t) || ref_node(t) != 0 || ref_nwords(t) != 3 ||
-        ref_word(t, 2) != 0)
-        return 0;
-    return (uint64_t)ref_word(t, 1) << 32 | ref_word(t, 0);
-}
-
 uint64_t ax__new_ref_number(void)
 {
     return atomic_fetch_add_explicit(&ax__node.ref_counter, 1,
@@ -77,7 +69,6 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
 {
     struct proc *p = ax__ptab_lookup(to);
     struct msg *m;
-    bool idle;
 
     if (!p)
         return AX_ENOPROC;
@@ -89,6 +80,13 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
         ax__deliver(p, m);
         return 0;
     }
+    return ax__deliver_signal(p, to, m);
+}
+
+int ax__deliver_signal(struct proc *p, ax_term_t to, struct msg *m)
+{
+    bool idle;
+
     ax__proc_lock(p);
     if (atomic_load(&p->pid) != to || atomic_load(&p->state) == PS_EXITING) {
         ax__proc_unlock(p);
@@ -291,6 +289,8 @@ static bool handle(struct proc *p, struct msg *m)
 {
     switch ((enum sig_kind)m->kind) {
     case SIG_MESSAGE:
+        if (p->ext && p->ext->ndropped && ax__proc_is_dropped_reply(p, m->term))
+            break; /* the late reply to a call that gave up */
         append(p, m);
         return true;
     case SIG_DOWN:
@@ -386,6 +386,8 @@ static void notify_links_and_monitors(struct proc *p, ax_term_t self,
                         e->monitors[i].ref);
 }
 
+void (*ax__exit_hook)(struct proc *p, ax_term_t reason);
+
 _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason)
 {
     ax_term_t self = atomic_load(&p->pid);
@@ -399,6 +401,8 @@ _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason)
     if (p->name != AX_NONE)
         ax__registry_remove(p->name, self);
     ax__timeout_clear(p);
+    if (ax__exit_hook)
+        ax__exit_hook(p, r);
     ax__node_note_exit(self, r);
     ax__proc_clear(p);
     ax__sched_leave(p, OUT_EXIT, false);
@@ -487,26 +491,27 @@ int ax_unlink(ax_term_t pid)
     return 0;
 }
 
-int ax_monitor(ax_term_t target, ax_term_t *ref)
+int ax__monitor_with(ax_term_t target, uint64_t n)
 {
     struct proc *p = ax__proc_self();
     ax_term_t pid = resolve(target);
     ax_term_t self;
-    uint64_t n = ax__new_ref_number();
-    ax_heap_t *h;
     int err;
 
     if (!p)
         return AX_ENOTPROC;
     if (!term_is_pid(pid) && !term_is_atom(target))
         return AX_EBADARG;
-    h = ax__proc_heap(p);
-    if (!h || (*ref = ax__ref_term(h, n)) == AX_NONE)
-        return AX_ENOMEM;
     self = atomic_load(&p->pid);
     err = ax__proc_add_monitor(p, n, pid);
     if (err)
         return err;
+    /* No queued message can name a fresh reference: a receive for it
+     * may skip them (the marker, as ax_make_ref sets it). */
+    if (p->marker_ref != n) {
+        p->marker = p->queue_tail;
+        p->marker_ref = n;
+    }
     err = term_is_pid(pid) ? ax__send_signal(pid, SIG_MONITOR, self, AX_NIL,
                                              n)
                            : AX_ENOPROC;
@@ -520,10 +525,21 @@ int ax_monitor(ax_term_t target, ax_term_t *ref)
     return err;
 }
 
+int ax_monitor(ax_term_t target, ax_term_t *ref)
+{
+    uint64_t n = ax__new_ref_number();
+    ax_heap_t *h = ax_heap();
+
+    if (!h)
+        return AX_ENOTPROC;
+    *ref = ax__ref_term(h, n);
+    return *ref == AX_NONE ? AX_ENOMEM : ax__monitor_with(target, n);
+}
+
 int ax_demonitor(ax_term_t ref, unsigned flags)
 {
     struct proc *p = ax__proc_self();
-    uint64_t n = ax__ref_number(ref);
+    uint64_t n = ref_local_number(ref);
     ax_term_t pid;
 
     if (!p)
@@ -563,7 +579,7 @@ static struct msg *next_message(struct proc *p)
     while (!p->queue && (m = ax__mailbox_pop(&p->mbox))) {
         if (m->to != self)
             refuse(m);
-        else if (m->kind == SIG_MESSAGE)
+        else if (m->kind == SIG_MESSAGE && !(p->ext && p->ext->ndropped))
             return m;
         else
             handle(p, m);
@@ -595,6 +611,16 @@ static _Noreturn void handler_loop(struct proc *p)
         if (p->budget <= 0)
             ax__sched_leave(p, OUT_YIELD, false);
     }
+}
+
+_Noreturn void ax__proc_become_handler(struct proc *p, ax_handler_fn fn,
+                                       ax_term_t state)
+{
+    p->kind = PK_HANDLER;
+    p->fn.handler = fn;
+    p->state_term = state;
+    ax__sched_leave(p, OUT_YIELD, false);
+    ax_unreachable();
 }
 
 void ax__proc_entry(void *arg)

@@ -56,6 +56,7 @@ static int init_proc(struct proc *p, const ax_spawn_opts_t *o,
     p->name = AX_NONE;
     p->reductions = 0;
     p->stack = NULL;
+    atomic_store_explicit(&p->code, NULL, memory_order_relaxed);
     p->parent = parent;
     if (o->handler)
         p->fn.handler = o->handler;
@@ -267,7 +268,7 @@ static int ask(struct proc *p, ax_term_t pid, struct info_req *r)
 {
     struct proc *self = ax__proc_self();
     struct msg *m;
-    bool idle;
+    int err;
 
     if (p == self) {
         ax__info_fill(p, r);
@@ -279,16 +280,9 @@ static int ask(struct proc *p, ax_term_t pid, struct info_req *r)
     if (!m)
         return AX_ENOMEM;
     m->ref = (uint64_t)(uintptr_t)r;
-    ax__proc_lock(p);
-    if (atomic_load(&p->pid) != pid || atomic_load(&p->state) == PS_EXITING) {
-        ax__proc_unlock(p);
-        ax__msg_free(m);
-        return AX_ENOPROC;
-    }
-    idle = ax__mailbox_push(&p->mbox, m);
-    ax__proc_unlock(p);
-    if (idle)
-        ax__sched_wake(p);
+    err = ax__deliver_signal(p, pid, m);
+    if (err)
+        return err;
     ax__info_wait(r);
     return r->err;
 }

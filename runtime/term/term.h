@@ -285,6 +285,16 @@ static inline uint32_t ref_word(ax_term_t t, unsigned i)
     return (uint32_t)(term_ptr(t)[2 + i / 2] >> (32 * (i % 2)));
 }
 
+/* The number of a reference this node made (node 0, three id words, the
+ * top one zero: how ax makes them), or 0 for any other term. */
+static inline uint64_t ref_local_number(ax_term_t t)
+{
+    if (boxed_type(t) != HDR_REF || ref_node(t) != 0 || ref_nwords(t) != 3 ||
+        ref_word(t, 2) != 0)
+        return 0;
+    return (uint64_t)ref_word(t, 1) << 32 | ref_word(t, 0);
+}
+
 /* Words a reference of n id words takes, header included. */
 static inline size_t ref_words_for(unsigned n)
 {
