@@ -62,14 +62,19 @@ extern "C" {
     XX(NOPROC, -10, "noproc", "no such process")                          \
     XX(TIMEOUT, -11, "timeout", "timed out")                              \
     XX(NOTPROC, -12, "not_a_process", "not called from a process")        \
-    XX(STATE, -13, "badstate", "the node is not in a state to do that")
+    XX(STATE, -13, "badstate", "the node is not in a state to do that")   \
+    XX(EXITED, -14, "exit", "the process exited during the call")         \
+    XX(NOMODULE, -15, "undef", "no such module")                          \
+    XX(BADMODULE, -16, "badfile", "not a loadable module")                \
+    XX(COMPILE, -17, "compile_error", "compilation failed")               \
+    XX(BUSY, -18, "not_purged", "old code is still in use")
 
 enum {
     AX_OK = 0,
 #define AX_ERRNO_ENUM_(name, code, atom, msg) AX_E##name = (code),
     AX_ERRNO_MAP(AX_ERRNO_ENUM_)
 #undef AX_ERRNO_ENUM_
-    AX_ERRNO_LAST_ = -14
+    AX_ERRNO_LAST_ = -19
 };
 
 /* The message of an error code ("unknown error" for anything else).
@@ -145,9 +150,10 @@ AX_API int ax_get_float(ax_term_t t, double *out);
 
 /*
  * The atom of the given UTF-8 text, made if new. Errors: AX_EBADARG if the
- * text is not valid UTF-8 or longer than AX_ATOM_MAX_CHARS characters,
- * AX_ESYSLIMIT if the table is full, AX_ENOMEM. Thread-safe; lock-free when
- * the atom exists already.
+ * text is not valid UTF-8, AX_ESYSLIMIT if it is longer than
+ * AX_ATOM_MAX_CHARS characters or the table is full (as Erlang's
+ * system_limit), AX_ENOMEM. Thread-safe; lock-free when the atom exists
+ * already.
  */
 AX_API int ax_atom_intern(const char *text, size_t len, ax_term_t *out);
 /* The atom of a NUL-terminated string, or AX_NONE on any error above. */
@@ -318,7 +324,7 @@ AX_API int ax_parse(ax_heap_t *h, const char *text, size_t len,
  * Parses one term that ends with a full stop, from text[*pos..len), and
  * advances *pos past the stop: the way to read a file of terms. Returns
  * 1 when a term was read, 0 at the end of the input (only white space and
- * comments left), or an error as ax_parse().
+ * comments left), or an error as ax_parse() (AX_EINVAL if *pos > len).
  */
 AX_API int ax_parse_next(ax_heap_t *h, const char *text, size_t len,
                          size_t *pos, ax_term_t *out, ax_parse_error_t *err);
@@ -679,6 +685,239 @@ typedef struct ax_node_stats {
 AX_API int ax_node_stats(ax_node_stats_t *out);
 /* Scheduler i's counters; AX_EINVAL past the last. */
 AX_API int ax_sched_stats(unsigned i, ax_sched_stats_t *out);
+
+/* ===================================================================== */
+/* Modules and hot code loading                                           */
+/* ===================================================================== */
+
+/*
+ * A module is a shared object built from C that defines, with AX_MODULE,
+ * the callbacks of a gen_server. Each callback runs in the server's
+ * process and returns terms exactly as Erlang's gen_server callbacks do:
+ *
+ *   init(Args)                   {ok, State} | {ok, State, Timeout}
+ *                                | {stop, Reason} | ignore
+ *   handle_call(Req, From, S)    {reply, Reply, S} | {reply, Reply, S, T}
+ *                                | {noreply, S} | {noreply, S, T}
+ *                                | {stop, Reason, Reply, S}
+ *                                | {stop, Reason, S}
+ *   handle_cast(Msg, S)          {noreply, S} | {noreply, S, T}
+ *                                | {stop, Reason, S}
+ *   handle_info(Msg, S)          as handle_cast
+ *   terminate(Reason, S)         anything (its result is ignored)
+ *   code_change(OldVsn, S, Extra) {ok, NewS} | {error, Reason}
+ *
+ * where T is a timeout in ms (a 'timeout' info message follows if nothing
+ * arrives) or the atom hibernate. init, handle_call and handle_cast are
+ * required; the others are optional (an unexpected info message is then
+ * dropped with a note, terminate does nothing, and code_change keeps the
+ * state). A crash in any of them is that process's crash.
+ */
+#define AX_MODULE_ABI 1
+
+typedef struct ax_module_desc {
+    uint32_t abi;          /* AX_MODULE_ABI when it was built */
+    const char *name;      /* the module's name (an atom's text) */
+    const char *version;   /* any string; shown as the version */
+    ax_term_t (*init)(ax_term_t args);
+    ax_term_t (*handle_call)(ax_term_t req, ax_term_t from, ax_term_t st);
+    ax_term_t (*handle_cast)(ax_term_t msg, ax_term_t st);
+    ax_term_t (*handle_info)(ax_term_t msg, ax_term_t st);
+    void (*terminate)(ax_term_t reason, ax_term_t st);
+    ax_term_t (*code_change)(ax_term_t old_vsn, ax_term_t st,
+                             ax_term_t extra);
+} ax_module_desc_t;
+
+/* The symbol the loader looks for in a module's shared object. */
+#define AX_MODULE_SYMBOL "ax_module_info"
+
+/*
+ * Defines the module: AX_MODULE(counter, "1.0", .init = counter_init,
+ * .handle_call = counter_call, .handle_cast = counter_cast). Once per
+ * shared object.
+ */
+#define AX_MODULE(mod, vsn, ...)                                          \
+    __attribute__((visibility("default"))) const ax_module_desc_t        \
+        ax_module_info = {.abi = AX_MODULE_ABI,                           \
+                          .name = #mod,                                   \
+                          .version = (vsn),                               \
+                          __VA_ARGS__}
+
+/*
+ * Loads a module: `what` is a path to a .so, or a module name looked up
+ * as NAME.so in the search path. The loader copies the file to a private
+ * name first, so a rebuilt file at the same path loads as a new version;
+ * the new version becomes current and the one before it old. Loading a
+ * third version purges the old one: processes still running it are
+ * killed (as code:purge). *name (if not NULL) gets the module's name.
+ * On failure nothing already loaded changes, and *errmsg (if not NULL)
+ * gets a message naming the file and the cause, which the caller frees.
+ * Errors: AX_ENOMODULE (no such file), AX_EBADMODULE (dlopen failed, not
+ * a module, another ABI, a required callback missing, a name that is not
+ * an atom), AX_ENOMEM. Any thread.
+ */
+AX_API int ax_module_load(const char *what, ax_term_t *name, char **errmsg);
+/*
+ * Compiles SRC (a .c file, or a name looked up as NAME.c in the search
+ * path) with the system C compiler and the flags ax was installed with,
+ * then loads the result as ax_module_load does. The compiler's messages
+ * come back in *errmsg (AX_ECOMPILE). Blocks the calling thread (or
+ * process) while the compiler runs.
+ */
+AX_API int ax_module_compile(const char *src, ax_term_t *name,
+                             char **errmsg);
+/*
+ * Removes a module's old version: processes still running it are killed
+ * first (purge), or the call fails with AX_EBUSY if any is (soft purge).
+ * No old version: 0.
+ */
+AX_API int ax_module_purge(ax_term_t name);
+AX_API int ax_module_soft_purge(ax_term_t name);
+/* Adds a directory to the front of the search path (also AX_PATH, a
+ * colon-separated list, read at node start). */
+AX_API int ax_module_add_path(const char *dir);
+/*
+ * Watches a loaded module's file and reloads it when it changes on disk
+ * (inotify), or stops watching. AX_ENOMODULE if it is not loaded.
+ */
+AX_API int ax_module_watch(ax_term_t name, bool on);
+/*
+ * The loaded modules as a list of maps on h: #{name => N, current => Vsn,
+ * old => Vsn | undefined, path => "file", current_procs => Count,
+ * old_procs => Count}.
+ */
+AX_API ax_term_t ax_modules(ax_heap_t *h);
+
+/* ===================================================================== */
+/* gen_server                                                             */
+/* ===================================================================== */
+
+enum {
+    AX_GEN_LINK = 1 << 0,     /* link the server to the caller */
+    AX_GEN_MONITOR = 1 << 1
+};
+
+typedef struct ax_gen_opts {
+    unsigned flags;           /* AX_GEN_* */
+    ax_term_t name;           /* register as this atom, or AX_NONE */
+    int64_t timeout_ms;       /* for init; 0: 5000 */
+} ax_gen_opts_t;
+
+/*
+ * Starts a server running module (an atom: loaded, or loadable from the
+ * search path) with init(args), and waits until init has returned.
+ * Errors: AX_ENOMODULE, AX_EBADARG (name taken), AX_EEXITED (init
+ * returned {stop, Reason} or crashed: *reason, if not NULL, gets the
+ * reason on the caller's heap), AX_ETIMEOUT, AX_ESYSLIMIT. When init
+ * returns ignore, 0 with *pid = AX_NONE. In a process.
+ */
+AX_API int ax_gen_start(ax_term_t module, ax_term_t args,
+                        const ax_gen_opts_t *opts, ax_term_t *pid,
+                        ax_term_t *reason);
+
+/* The default timeout of ax_call, in milliseconds. */
+#define AX_CALL_TIMEOUT 5000
+
+/*
+ * Calls a server (a pid or a registered name): sends {'$gen_call', {Self,
+ * Ref}, Request} and waits for the reply, monitoring the server meanwhile.
+ * Errors: AX_ENOPROC (no such server), AX_EEXITED (it exited before
+ * replying: *reply gets the reason), AX_ETIMEOUT. A reply that comes
+ * after the timeout is dropped, never left in the caller's mailbox. In a
+ * process; from inside a callback it blocks that server, as in Erlang.
+ */
+AX_API int ax_call(ax_term_t server, ax_term_t request, int64_t timeout_ms,
+                   ax_term_t *reply);
+/* Sends {'$gen_cast', Msg}; never fails for a dead server (as Erlang). */
+AX_API int ax_cast(ax_term_t server, ax_term_t msg);
+/* Replies to a call whose handle_call returned noreply; from is the From
+ * it was given. */
+AX_API int ax_reply(ax_term_t from, ax_term_t reply);
+/* The server's state (as sys:get_state). In a process. */
+AX_API int ax_get_state(ax_term_t server, int64_t timeout_ms,
+                        ax_term_t *state);
+/* Replaces the server's state with fn(State, arg), run in the server (as
+ * sys:replace_state); *state gets the new one. In a process. */
+typedef ax_term_t (*ax_state_fn)(ax_term_t state, void *arg);
+AX_API int ax_replace_state(ax_term_t server, ax_state_fn fn, void *arg,
+                            int64_t timeout_ms, ax_term_t *state);
+/* Stops a server with reason (terminate runs) and waits until it is gone
+ * (as gen_server:stop). In a process. */
+AX_API int ax_gen_stop(ax_term_t server, ax_term_t reason,
+                       int64_t timeout_ms);
+
+/* ===================================================================== */
+/* Supervisors                                                            */
+/* ===================================================================== */
+
+/*
+ * A supervisor is a process that starts children, watches them and
+ * restarts them, as OTP's supervisor. Its flags and child specifications
+ * are terms, as in OTP:
+ *
+ *   Flags: #{strategy => one_for_one | one_for_all | rest_for_one
+ *                        | simple_one_for_one,
+ *            intensity => 1, period => 5}
+ *   Child: #{id => Id, start => {Module, Args},
+ *            restart => permanent | transient | temporary,
+ *            shutdown => brutal_kill | Milliseconds | infinity,
+ *            type => worker | supervisor}
+ *
+ * start {Module, Args} starts a gen_server of Module (ax_gen_start with a
+ * link); start {supervisor, Flags, Children} starts a supervisor. Defaults
+ * are OTP's (intensity 1, period 5 s, restart permanent, shutdown 5000 for
+ * a worker and infinity for a supervisor). More than `intensity` restarts
+ * within `period` seconds make the supervisor give up: it stops its
+ * children and exits with reason shutdown, and its own supervisor deals
+ * with that.
+ */
+
+/* Starts a supervisor linked to the caller (if a process), registered as
+ * name if it is an atom. Errors: AX_EBADARG (malformed flags or specs,
+ * *reason says which), AX_EEXITED (a child failed to start: *reason). */
+AX_API int ax_supervisor_start(ax_term_t name, ax_term_t flags,
+                               ax_term_t children, ax_term_t *pid,
+                               ax_term_t *reason);
+/* Adds and starts a child (a spec; for simple_one_for_one, the list of
+ * extra arguments appended to the template's). In a process. */
+AX_API int ax_supervisor_start_child(ax_term_t sup, ax_term_t spec,
+                                     ax_term_t *pid);
+/* id is the child's id (or its pid for simple_one_for_one). */
+AX_API int ax_supervisor_terminate_child(ax_term_t sup, ax_term_t id);
+AX_API int ax_supervisor_restart_child(ax_term_t sup, ax_term_t id,
+                                       ax_term_t *pid);
+AX_API int ax_supervisor_delete_child(ax_term_t sup, ax_term_t id);
+/* [{Id, Pid | restarting | undefined, worker | supervisor, [Module]}]. */
+AX_API int ax_supervisor_which_children(ax_term_t sup, ax_term_t *list);
+/* #{specs => N, active => N, supervisors => N, workers => N}. */
+AX_API int ax_supervisor_count_children(ax_term_t sup, ax_term_t *counts);
+
+/* What a supervisor did, for the crash log and the observer. */
+typedef enum ax_sup_event {
+    AX_SUP_RESTART,     /* a child died and was restarted */
+    AX_SUP_GIVE_UP,     /* intensity exceeded: the supervisor exits */
+    AX_SUP_START_ERROR, /* a child failed to (re)start */
+    AX_SUP_SHUTDOWN_KILL /* a child did not stop in time and was killed */
+} ax_sup_event_t;
+
+typedef struct ax_sup_report {
+    ax_sup_event_t event;
+    ax_term_t supervisor;  /* its pid */
+    ax_term_t sup_name;    /* registered name or [] */
+    ax_term_t child_id;
+    ax_term_t child_pid;   /* the old pid */
+    ax_term_t new_pid;     /* after a restart, else AX_NONE */
+    ax_term_t reason;
+    uint64_t restarts;     /* restarts of this supervisor so far */
+} ax_sup_report_t;
+
+/*
+ * One hook receives every supervisor report, in the supervisor's process
+ * (terms valid during the call only). NULL turns it off. Set before
+ * supervisors start; any thread.
+ */
+typedef void (*ax_sup_hook_fn)(const ax_sup_report_t *report);
+AX_API void ax_supervisor_set_hook(ax_sup_hook_fn fn);
 
 #ifdef __cplusplus
 }

@@ -41,8 +41,6 @@ static size_t slot_mask;
 static size_t limit = AX_ATOM_LIMIT_DEFAULT;
 static atomic_size_t count;      /* release after publishing an atom */
 static atomic_bool initialised;  /* set once, after the builtins exist */
-static int init_error;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const builtin_names[] = {
@@ -147,36 +145,49 @@ static int create(const char *text, size_t len, uint64_t hash,
     return 0;
 }
 
-static void init_table(void)
+/* With create_lock held: the slots and the built-in atoms. A failure
+ * leaves nothing behind, so a later call tries again. */
+static int init_table(void)
 {
     size_t cap = 1;
+    int err = 0;
 
     while (cap < 2 * limit)
         cap <<= 1;
     slots = ax__calloc(cap, sizeof(*slots));
-    if (!slots) {
-        init_error = AX_ENOMEM;
-        return;
-    }
+    if (!slots)
+        return AX_ENOMEM;
     slot_mask = cap - 1;
-    for (size_t i = 0; i < ATOM_BUILTIN_COUNT; i++) {
+    for (size_t i = 0; i < ATOM_BUILTIN_COUNT && !err; i++) {
         const char *name = builtin_names[i];
         size_t len = strlen(name);
         ax_term_t a;
 
-        init_error = create(name, len, ax__hash_bytes(name, len, HASH_SEED),
-                            &a);
-        if (init_error)
-            return;
+        err = create(name, len, ax__hash_bytes(name, len, HASH_SEED), &a);
+    }
+    if (err) {
+        for (size_t i = 0; i < atomic_load(&count); i++)
+            ax__free(entry_of(i));
+        atomic_store(&count, 0);
+        ax__free(slots);
+        slots = NULL;
+        return err;
     }
     atomic_store_explicit(&initialised, true, memory_order_release);
+    return 0;
 }
 
 static int ensure_init(void)
 {
-    if (!atomic_load_explicit(&initialised, memory_order_acquire))
-        pthread_once(&init_once, init_table);
-    return init_error;
+    int err = 0;
+
+    if (atomic_load_explicit(&initialised, memory_order_acquire))
+        return 0;
+    pthread_mutex_lock(&create_lock);
+    if (!atomic_load_explicit(&initialised, memory_order_relaxed))
+        err = init_table();
+    pthread_mutex_unlock(&create_lock);
+    return err;
 }
 
 int ax_atom_set_limit(size_t n)

@@ -131,20 +131,27 @@ static int cmp_binaries(ax_term_t a, ax_term_t b)
     return cmp_u64(la, lb);
 }
 
-/* Nodes compare by name (then creation), as Erlang orders them; an
- * index that has no name (parsed, never decoded) sorts by its number. */
+/*
+ * Nodes compare by name, then creation, as Erlang orders them. An index
+ * with no name (a pid parsed from text, never decoded) sorts after every
+ * named node, by its number: a total order either way.
+ */
 static int cmp_nodes(unsigned a, unsigned b)
 {
     ax_term_t na;
     ax_term_t nb;
     uint32_t ca;
     uint32_t cb;
+    bool named_a;
+    bool named_b;
     int c;
 
     if (a == b)
         return 0;
-    if (!ax__etf_node(a, &na, &ca) || !ax__etf_node(b, &nb, &cb))
-        return cmp_u64(a, b);
+    named_a = ax__etf_node(a, &na, &ca);
+    named_b = ax__etf_node(b, &nb, &cb);
+    if (!named_a || !named_b)
+        return named_a != named_b ? (named_a ? -1 : 1) : cmp_u64(a, b);
     c = ax__atom_compare(na, nb);
     return c ? c : cmp_u64(ca, cb);
 }

@@ -62,8 +62,7 @@ static int out_of_memory(struct parser *p)
 static int expected(struct parser *p, const char *what)
 {
     if (p->sc.tok.kind == TOK_EOF)
-        return fail(p, AX_ESYNTAX, p->sc.tok.start,
-                    "unexpected end of input");
+        return fail(p, AX_ESYNTAX, p->sc.tok.start, "unexpected end of input");
     return ax__scan_fail(&p->sc, AX_ESYNTAX, p->sc.tok.start, "expected %s",
                          what);
 }
@@ -74,7 +73,7 @@ static const uint8_t *text_at(const struct scanner *sc, size_t base)
     return sc->text ? sc->text + base : (const uint8_t *)"";
 }
 
-/* --- Scalars --------------------------------------------------------------- */
+/* --- Scalars -------------------------------------------------------------- */
 
 /* An integer or a float, maybe after a minus. */
 static int parse_number(struct parser *p, ax_term_t *out)
@@ -178,7 +177,7 @@ static int parse_binary(struct parser *p, ax_term_t *out)
     return *out == AX_NONE ? out_of_memory(p) : advance(p);
 }
 
-/* --- Containers ------------------------------------------------------------ */
+/* --- Containers ----------------------------------------------------------- */
 
 /* A list of the n elements e[0..n) (n > 0) ending in tail. */
 static ax_term_t make_list(ax_heap_t *h, size_t n, const ax_term_t *e,
@@ -304,16 +303,15 @@ static int parse_value(struct parser *p, ax_term_t *out)
         return fail(p, AX_ESYNTAX, t->start,
                     "variables are not allowed in a term");
     case TOK_RESERVED:
-        return ax__scan_fail(&p->sc, AX_ESYNTAX, t->start,
-                             "'%.*s' is a reserved word",
-                             (int)(t->end - t->start),
-                             (const char *)p->sc.s + t->start);
+        return ax__scan_fail(
+            &p->sc, AX_ESYNTAX, t->start, "'%.*s' is a reserved word",
+            (int)(t->end - t->start), (const char *)p->sc.s + t->start);
     default:
         return expected(p, "a term");
     }
 }
 
-/* --- Separators ------------------------------------------------------------ */
+/* --- Separators ----------------------------------------------------------- */
 
 static int after_tuple_elem(struct parser *p, ax_term_t *out)
 {
@@ -329,8 +327,7 @@ static int after_list_elem(struct parser *p, uint64_t *frame, ax_term_t *out)
     enum tok_kind k = p->sc.tok.kind;
 
     if ((*frame >> 4 & 0xF) == ST_TAIL)
-        return k == TOK_RBRACKET ? close_container(p, out)
-                                 : expected(p, "']'");
+        return k == TOK_RBRACKET ? close_container(p, out) : expected(p, "']'");
     if (k == TOK_COMMA)
         return advance(p);
     if (k == TOK_RBRACKET)
@@ -402,7 +399,7 @@ static int parse_term(struct parser *p, ax_term_t *out)
     }
 }
 
-/* --- Entry points ---------------------------------------------------------- */
+/* --- Entry points --------------------------------------------------------- */
 
 static void parser_init(struct parser *p, ax_heap_t *h, const char *text,
                         size_t len, size_t pos)
@@ -495,8 +492,7 @@ int ax_parse_next(ax_heap_t *h, const char *text, size_t len, size_t *pos,
     return rc;
 }
 
-void ax_parse_error_format(const ax_parse_error_t *err, char *buf,
-                           size_t size)
+void ax_parse_error_format(const ax_parse_error_t *err, char *buf, size_t size)
 {
     if (size == 0)
         return;

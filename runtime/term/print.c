@@ -17,7 +17,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../core/alloc.h"
 #include "../core/utf8.h"
@@ -50,7 +49,7 @@ struct printer {
     size_t max_width;
 };
 
-/* --- Output ---------------------------------------------------------------- */
+/* --- Output --------------------------------------------------------------- */
 
 static bool out_full(const struct out *o)
 {
@@ -94,6 +93,18 @@ static void out_char(struct out *o, char c)
     out_mem(o, &c, 1);
 }
 
+static void out_u64(struct out *o, uint64_t v)
+{
+    char buf[20];
+    size_t i = sizeof(buf);
+
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out_mem(o, buf + i, sizeof(buf) - i);
+}
+
 /* Cuts the text to its limit (at a character boundary) and marks it. */
 static void out_cut(struct out *o)
 {
@@ -105,7 +116,7 @@ static void out_cut(struct out *o)
     out_str(o, "...");
 }
 
-/* --- Scalars --------------------------------------------------------------- */
+/* --- Scalars -------------------------------------------------------------- */
 
 /* The escape of c between quotes q, or NULL if c stands for itself. */
 static const char *escape_of(uint32_t c, char q, char *buf, size_t size)
@@ -207,8 +218,6 @@ static void print_string(struct out *o, const uint8_t *s, size_t len,
 static void print_bytes(struct out *o, const uint8_t *s, size_t len,
                         size_t width)
 {
-    char num[4];
-
     out_str(o, "<<");
     for (size_t i = 0; i < len && !out_full(o); i++) {
         if (i > 0)
@@ -217,8 +226,7 @@ static void print_bytes(struct out *o, const uint8_t *s, size_t len,
             out_str(o, "...");
             break;
         }
-        snprintf(num, sizeof(num), "%u", s[i]);
-        out_str(o, num);
+        out_u64(o, s[i]);
     }
     out_str(o, ">>");
 }
@@ -240,39 +248,40 @@ static void print_number(struct out *o, ax_term_t t)
     int64_t v;
 
     if (ax_is_float(t)) {
-        ax__float_format(float_value(t), buf);
-    } else {
-        ax_get_int(t, &v);
-        snprintf(buf, sizeof(buf), "%" PRId64, v);
+        out_mem(o, buf, ax__float_format(float_value(t), buf));
+        return;
     }
-    out_str(o, buf);
+    ax_get_int(t, &v);
+    if (v < 0)
+        out_char(o, '-');
+    out_u64(o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 /* <Node.Number.Serial> */
 static void print_pid(struct out *o, ax_term_t t)
 {
-    char buf[48];
-
-    snprintf(buf, sizeof(buf), "<%u.%" PRIu64 ".%" PRIu64 ">", pid_node(t),
-             pid_number(t), pid_serial(t));
-    out_str(o, buf);
+    out_char(o, '<');
+    out_u64(o, pid_node(t));
+    out_char(o, '.');
+    out_u64(o, pid_number(t));
+    out_char(o, '.');
+    out_u64(o, pid_serial(t));
+    out_char(o, '>');
 }
 
 /* #Ref<Node.Wn-1...W0>: the id words most significant first. */
 static void print_ref(struct out *o, ax_term_t t)
 {
-    char buf[16];
-
-    snprintf(buf, sizeof(buf), "#Ref<%u", ref_node(t));
-    out_str(o, buf);
+    out_str(o, "#Ref<");
+    out_u64(o, ref_node(t));
     for (unsigned i = ref_nwords(t); i-- > 0;) {
-        snprintf(buf, sizeof(buf), ".%" PRIu32, ref_word(t, i));
-        out_str(o, buf);
+        out_char(o, '.');
+        out_u64(o, ref_word(t, i));
     }
     out_char(o, '>');
 }
 
-/* --- The walk -------------------------------------------------------------- */
+/* --- The walk ------------------------------------------------------------- */
 
 static void push(struct printer *p, enum item kind, ax_term_t t, size_t i,
                  size_t depth)
@@ -317,8 +326,7 @@ static bool next_element(struct printer *p, size_t i, const char *close)
     return true;
 }
 
-static void step_tuple(struct printer *p, ax_term_t t, size_t i,
-                       size_t depth)
+static void step_tuple(struct printer *p, ax_term_t t, size_t i, size_t depth)
 {
     if (i == tuple_arity(t)) {
         out_char(&p->out, '}');

@@ -25,8 +25,7 @@
 /* Integer magnitudes stop here: -2^63 is the least int64. */
 #define MAGNITUDE_MAX (UINT64_C(1) << 63)
 
-void ax__scan_init(struct scanner *sc, const char *s, size_t len,
-                   size_t pos)
+void ax__scan_init(struct scanner *sc, const char *s, size_t len, size_t pos)
 {
     memset(sc, 0, sizeof(*sc));
     sc->s = (const uint8_t *)s;
@@ -39,8 +38,7 @@ void ax__scan_destroy(struct scanner *sc)
     ax__free(sc->text);
 }
 
-int ax__scan_fail(struct scanner *sc, int code, size_t at, const char *fmt,
-                  ...)
+int ax__scan_fail(struct scanner *sc, int code, size_t at, const char *fmt, ...)
 {
     va_list ap;
 
@@ -79,7 +77,7 @@ static int peek(const struct scanner *sc, size_t k)
     return sc->len - sc->pos > k ? sc->s[sc->pos + k] : -1;
 }
 
-/* --- Character classes ------------------------------------------------- */
+/* --- Character classes ---------------------------------------------------- */
 
 static bool is_lower_start(uint32_t c)
 {
@@ -99,20 +97,23 @@ static bool is_name_char(uint32_t c)
 }
 
 static const char *const reserved_words[] = {
-    "after", "and",  "andalso", "band",    "begin", "bnot",  "bor",
-    "bsl",   "bsr",  "bxor",    "case",    "catch", "cond",  "div",
-    "else",  "end",  "fun",     "if",      "let",   "maybe", "not",
-    "of",    "or",   "orelse",  "receive", "rem",   "try",   "when",
-    "xor",
+    "after",   "and",  "andalso", "band",  "begin", "bnot", "bor",  "bsl",
+    "bsr",     "bxor", "case",    "catch", "cond",  "div",  "else", "end",
+    "fun",     "if",   "let",     "maybe", "not",   "of",   "or",   "orelse",
+    "receive", "rem",  "try",     "when",  "xor",
 };
 
+/* s[0..len), len > 0, is a reserved word. */
 static bool is_reserved(const uint8_t *s, size_t len)
 {
+    const char *w;
+
     for (size_t i = 0; i < sizeof(reserved_words) / sizeof(*reserved_words);
-         i++)
-        if (strlen(reserved_words[i]) == len &&
-            memcmp(reserved_words[i], s, len) == 0)
+         i++) {
+        w = reserved_words[i];
+        if ((uint8_t)w[0] == s[0] && strlen(w) == len && memcmp(w, s, len) == 0)
             return true;
+    }
     return false;
 }
 
@@ -161,7 +162,7 @@ static void skip_blank(struct scanner *sc)
     }
 }
 
-/* --- Names ----------------------------------------------------------------- */
+/* --- Names ---------------------------------------------------------------- */
 
 /* Interns s[0..len) (UTF-8) as the current token; at is for errors. */
 static int intern_atom(struct scanner *sc, size_t at, const uint8_t *s,
@@ -201,7 +202,7 @@ static int scan_name(struct scanner *sc, bool atom)
     return 0;
 }
 
-/* --- Quoted text ----------------------------------------------------------- */
+/* --- Quoted text ---------------------------------------------------------- */
 
 static unsigned digit_value(int b)
 {
@@ -371,7 +372,7 @@ static int scan_char(struct scanner *sc)
     return 0;
 }
 
-/* --- Numbers --------------------------------------------------------------- */
+/* --- Numbers -------------------------------------------------------------- */
 
 /*
  * Digits of base at sc->pos, with single _ between digits. The value goes
@@ -401,8 +402,7 @@ static size_t scan_digits(struct scanner *sc, unsigned base, uint64_t *v,
 }
 
 /* The rest of Base#Digits, with sc->pos on the #. */
-static int scan_radix(struct scanner *sc, size_t start, uint64_t base,
-                      bool big)
+static int scan_radix(struct scanner *sc, size_t start, uint64_t base, bool big)
 {
     uint64_t v;
 
@@ -471,15 +471,14 @@ static int scan_number(struct scanner *sc)
     return 0;
 }
 
-/* --- Pids and references --------------------------------------------------- */
+/* --- Pids and references -------------------------------------------------- */
 
 /*
  * Up to max decimal fields separated by '.' and closed by '>', at
  * sc->pos; a field too big for MAGNITUDE_MAX reads as UINT64_MAX. False
  * if malformed; *n gets the count.
  */
-static bool scan_fields(struct scanner *sc, uint64_t *v, size_t max,
-                        size_t *n)
+static bool scan_fields(struct scanner *sc, uint64_t *v, size_t max, size_t *n)
 {
     bool big;
     int b;
@@ -542,33 +541,30 @@ static int scan_ref(struct scanner *sc)
     return 0;
 }
 
-/* --- Tokens ---------------------------------------------------------------- */
+/* --- Tokens --------------------------------------------------------------- */
 
 static const struct punct {
     char text[3];
     enum tok_kind kind;
 } puncts[] = {
-    {"#{", TOK_MAP_OPEN}, {"<<", TOK_BIN_OPEN},  {">>", TOK_BIN_CLOSE},
-    {"=>", TOK_ARROW},    {"{", TOK_LBRACE},     {"}", TOK_RBRACE},
-    {"[", TOK_LBRACKET},  {"]", TOK_RBRACKET},   {",", TOK_COMMA},
+    {"#{", TOK_MAP_OPEN}, {"<<", TOK_BIN_OPEN}, {">>", TOK_BIN_CLOSE},
+    {"=>", TOK_ARROW},    {"{", TOK_LBRACE},    {"}", TOK_RBRACE},
+    {"[", TOK_LBRACKET},  {"]", TOK_RBRACKET},  {",", TOK_COMMA},
     {"|", TOK_BAR},       {"-", TOK_MINUS},
 };
 
-static bool looking_at(const struct scanner *sc, const char *s)
-{
-    size_t n = strlen(s);
-
-    return sc->len - sc->pos >= n && memcmp(sc->s + sc->pos, s, n) == 0;
-}
-
 static bool scan_punct(struct scanner *sc)
 {
+    const struct punct *p;
+
     for (size_t i = 0; i < sizeof(puncts) / sizeof(*puncts); i++) {
-        if (looking_at(sc, puncts[i].text)) {
-            sc->tok.kind = puncts[i].kind;
-            sc->pos += strlen(puncts[i].text);
-            return true;
-        }
+        p = &puncts[i];
+        if (sc->s[sc->pos] != (uint8_t)p->text[0] ||
+            (p->text[1] && peek(sc, 1) != (uint8_t)p->text[1]))
+            continue;
+        sc->tok.kind = p->kind;
+        sc->pos += p->text[1] ? 2 : 1;
+        return true;
     }
     return false;
 }
@@ -577,10 +573,10 @@ static bool scan_punct(struct scanner *sc)
 static int scan_dot(struct scanner *sc)
 {
     sc->pos++;
-    sc->tok.kind = sc->pos == sc->len || blank_at(sc, sc->pos) ||
-                           sc->s[sc->pos] == '%'
-                       ? TOK_END
-                       : TOK_DOT;
+    sc->tok.kind =
+        sc->pos == sc->len || blank_at(sc, sc->pos) || sc->s[sc->pos] == '%'
+            ? TOK_END
+            : TOK_DOT;
     return 0;
 }
 
@@ -621,7 +617,8 @@ static int scan_token(struct scanner *sc)
         return scan_dot(sc);
     if (b == '<' && digit_value(peek(sc, 1)) < 10)
         return scan_pid(sc);
-    if (looking_at(sc, "#Ref<"))
+    if (b == '#' && sc->len - sc->pos >= 5 &&
+        memcmp(sc->s + sc->pos, "#Ref<", 5) == 0)
         return scan_ref(sc);
     if (scan_punct(sc))
         return 0;

@@ -45,14 +45,14 @@ enum tok_kind {
 
 struct token {
     enum tok_kind kind;
-    size_t start;      /* offset of its first byte */
-    size_t end;        /* offset just past its last byte */
-    uint64_t u;        /* TOK_INT: at most 2^63 */
-    double f;          /* TOK_FLOAT: finite */
-    ax_term_t term;    /* TOK_ATOM, TOK_PID */
-    size_t text_start; /* TOK_STRING */
-    unsigned node;     /* TOK_REF */
-    unsigned nwords;   /* TOK_REF: 1..REF_WORDS_MAX */
+    size_t start;                  /* offset of its first byte */
+    size_t end;                    /* offset just past its last byte */
+    uint64_t u;                    /* TOK_INT: at most 2^63 */
+    double f;                      /* TOK_FLOAT: finite */
+    ax_term_t term;                /* TOK_ATOM, TOK_PID */
+    size_t text_start;             /* TOK_STRING */
+    unsigned node;                 /* TOK_REF */
+    unsigned nwords;               /* TOK_REF: 1..REF_WORDS_MAX */
     uint32_t words[REF_WORDS_MAX]; /* TOK_REF: least significant first */
 };
 
@@ -64,13 +64,12 @@ struct scanner {
     uint8_t *text;    /* decoded string bytes (see above) */
     size_t text_len;
     size_t text_cap;
-    size_t err_at;    /* the offset an error points at */
-    char msg[128];    /* what the error is */
+    size_t err_at; /* the offset an error points at */
+    char msg[128]; /* what the error is */
 };
 
 /* Prepares sc to scan s[pos..len); nothing is allocated yet. */
-void ax__scan_init(struct scanner *sc, const char *s, size_t len,
-                   size_t pos);
+void ax__scan_init(struct scanner *sc, const char *s, size_t len, size_t pos);
 /* Frees sc's buffer. */
 void ax__scan_destroy(struct scanner *sc);
 
@@ -86,7 +85,7 @@ int ax__scan_put(struct scanner *sc, const void *p, size_t n);
 bool ax__scan_is_bare_atom(const char *s, size_t len);
 
 /* Records an error at offset at; returns code. */
-int ax__scan_fail(struct scanner *sc, int code, size_t at, const char *fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
+int ax__scan_fail(struct scanner *sc, int code, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* AX_TERM_SCAN_H */

@@ -14,28 +14,22 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* One character of UTF-8 (NUL included, hence the explicit length). */
-struct piece {
-    const char *s;
-    size_t n;
-};
+/* Characters that need escapes, quotes, or care with UTF-8; "" stands
+ * for the NUL character. */
+static const char *const ascii_pieces[] = {
+    " ", "'", "\\", "\"", "\n", "\t", "\r", "\x01", "\x1b", "\x7f", "",
+    "@", "_", "A",  "Z",  "0",  "9",  ".",  "-",    "$",    "%",    "#"};
 
-#define P(lit) {lit, sizeof(lit) - 1}
-
-/* Characters that need escapes, quotes, or care with UTF-8. */
-static const struct piece pieces[] = {
-    P(" "),  P("'"),  P("\\"), P("\""), P("\n"), P("\t"), P("\r"),
-    P("\x01"), P("\x1b"), P("\x7f"), P("\0"), P("@"), P("_"), P("A"),
-    P("Z"),  P("0"),  P("9"),  P("."),  P("-"),  P("$"),  P("%"),
-    P("#"),  P("{"),  P("<"),  P("é"),  P("ß"),  P("ÿ"),  P("À"),
-    P("Þ"),  P("×"),  P("÷"),  P("ж"),  P("日"), P("本"), P("🙂"),
-    P("\xc2\xa0"), P("\xc2\x85"), P("\xe2\x80\x8b"), P("\xef\xbf\xbd"),
-};
+static const char *const utf8_pieces[] = {
+    "é",           "ß",  "ÿ",  "À",    "Þ",        "×",        "÷",
+    "ж",           "日", "本", "🙂", "\xc2\xa0", "\xc2\x85", "\xe2\x80\x8b",
+    "\xef\xbf\xbd"};
 
 static const char *const words[] = {
-    "true", "false", "ok", "error", "undefined", "nil", "case", "end",
-    "receive", "maybe", "else", "andalso", "nonode@nohost", "EXIT",
-    "$gen_call", "a.b", "fun", "when", "xor", "div",
+    "true",          "false", "ok",        "error", "undefined", "nil",
+    "case",          "end",   "receive",   "maybe", "else",      "andalso",
+    "nonode@nohost", "EXIT",  "$gen_call", "a.b",   "fun",       "when",
+    "xor",           "div",
 };
 
 static const char name_chars[] =
@@ -58,10 +52,18 @@ uint64_t gen_below(uint64_t *rng, uint64_t n)
 int64_t gen_int64(uint64_t *rng)
 {
     static const int64_t special[] = {
-        0,           1,           -1,
-        255,         256,         -256,
-        AX_SMALL_MAX, AX_SMALL_MIN, AX_SMALL_MAX + 1,
-        AX_SMALL_MIN - 1, INT64_MAX, INT64_MIN,
+        0,
+        1,
+        -1,
+        255,
+        256,
+        -256,
+        AX_SMALL_MAX,
+        AX_SMALL_MIN,
+        AX_SMALL_MAX + 1,
+        AX_SMALL_MIN - 1,
+        INT64_MAX,
+        INT64_MIN,
     };
     uint64_t bits = gen_next(rng);
 
@@ -81,11 +83,31 @@ int64_t gen_int64(uint64_t *rng)
 double gen_float(uint64_t *rng)
 {
     static const double special[] = {
-        0.0,     -0.0,    1.0,      -1.0,     0.1,     0.5,
-        1e-10,   1e300,   -1.5e300, 5e-324,   DBL_MIN, DBL_MAX,
-        -DBL_MAX, 9007199254740992.0, 9007199254740994.0, 123456.0,
-        1000.0,  100.0,   1e16,     1e15,     0.001,   0.0001,
-        2.2250738585072009e-308, 1.0 / 3.0, 6.02214076e23,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        0.5,
+        1e-10,
+        1e300,
+        -1.5e300,
+        5e-324,
+        DBL_MIN,
+        DBL_MAX,
+        -DBL_MAX,
+        9007199254740992.0,
+        9007199254740994.0,
+        123456.0,
+        1000.0,
+        100.0,
+        1e16,
+        1e15,
+        0.001,
+        0.0001,
+        2.2250738585072009e-308,
+        1.0 / 3.0,
+        6.02214076e23,
     };
     uint64_t bits;
     double d;
@@ -111,15 +133,20 @@ double gen_float(uint64_t *rng)
 /* Appends one random character; returns the bytes added. */
 static size_t put_char(uint64_t *r, char *buf, bool plain)
 {
-    const struct piece *p;
+    const char *p;
+    size_t n;
 
     if (plain || gen_below(r, 2)) {
         buf[0] = name_chars[gen_below(r, sizeof(name_chars) - 1)];
         return 1;
     }
-    p = &pieces[gen_below(r, COUNT(pieces))];
-    memcpy(buf, p->s, p->n);
-    return p->n;
+    if (gen_below(r, 2))
+        p = ascii_pieces[gen_below(r, COUNT(ascii_pieces))];
+    else
+        p = utf8_pieces[gen_below(r, COUNT(utf8_pieces))];
+    n = strlen(p);
+    memcpy(buf, p, n ? n : 1);
+    return n ? n : 1;
 }
 
 /* The text of pool atom k, from a generator seeded by k alone: at most
@@ -130,24 +157,23 @@ static size_t atom_text(uint64_t k, char *buf)
     size_t len = 0;
     size_t n;
 
-    switch (k % 6) {
-    case 0: /* a plain name */
+    switch (k % 8) {
+    case 0:
+    case 1: /* a plain name */
         buf[len++] = (char)('a' + gen_below(&r, 26));
         n = gen_below(&r, 12);
         break;
-    case 1:
-        n = strlen(words[k / 6 % COUNT(words)]);
-        memcpy(buf, words[k / 6 % COUNT(words)], n);
+    case 2:
+        n = strlen(words[k / 8 % COUNT(words)]);
+        memcpy(buf, words[k / 8 % COUNT(words)], n);
         return n;
-    case 2: /* long ones, and the empty atom */
-        n = k == 2 ? 0 : 200 + gen_below(&r, 56);
-        break;
-    default:
-        n = gen_below(&r, 16);
+    default: /* now and then a long one, once the empty atom */
+        n = k % 64 == 3 ? 200 + gen_below(&r, 56) : gen_below(&r, 16);
+        n = k == 3 ? 0 : n;
         break;
     }
     for (size_t i = 0; i < n; i++)
-        len += put_char(&r, buf + len, k % 6 == 0);
+        len += put_char(&r, buf + len, k % 8 < 2);
     return len;
 }
 
@@ -182,8 +208,8 @@ ax_term_t gen_pid(uint64_t *rng)
 {
     unsigned node = gen_below(rng, 4) ? 0 : (unsigned)gen_below(rng, 256);
 
-    return make_pid(node, gen_below(rng, 3) ? gen_below(rng, 1000)
-                                            : gen_next(rng),
+    return make_pid(node,
+                    gen_below(rng, 3) ? gen_below(rng, 1000) : gen_next(rng),
                     gen_below(rng, 2) ? 0 : gen_next(rng));
 }
 
@@ -247,8 +273,8 @@ static ax_term_t gen_long_list(ax_heap_t *h, uint64_t *rng, size_t n)
     ax_term_t list = gen_below(rng, 4) ? AX_NIL : gen_atom(rng);
 
     for (size_t i = 0; i < n && list != AX_NONE; i++) {
-        ax_term_t x = gen_below(rng, 2) ? ax_int(h, gen_int64(rng))
-                                        : gen_scalar(h, rng);
+        ax_term_t x =
+            gen_below(rng, 2) ? ax_int(h, gen_int64(rng)) : gen_scalar(h, rng);
 
         list = x == AX_NONE ? AX_NONE : ax_cons(h, x, list);
     }
@@ -270,12 +296,12 @@ static ax_term_t improper(ax_heap_t *h, size_t n, const ax_term_t *e)
 ax_term_t gen_term(ax_heap_t *h, uint64_t *rng, int depth)
 {
     ax_term_t e[16];
-    size_t n = gen_below(rng, 8);
+    size_t n = gen_below(rng, gen_below(rng, 4) ? 5 : 8);
     uint64_t kind = gen_below(rng, 4);
 
     if (depth <= 0 || gen_below(rng, 3) == 0)
         return gen_scalar(h, rng);
-    if (gen_below(rng, 200) == 0)
+    if (gen_below(rng, 2000) == 0)
         return gen_long_list(h, rng, 100 + gen_below(rng, 3000));
     if (!gen_terms(h, rng, depth - 1, kind == 3 ? 2 * n : n + 2 * (kind == 2),
                    e))
