@@ -59,7 +59,8 @@ LIBAX_SO := $(BUILD)/libax.so
 AX_BIN   := $(BUILD)/ax
 UNIT_BIN := $(BUILD)/test-unit
 
-.PHONY: all run test test-unit test-asan tsan tsan-run bench fuzz fuzz-short \
+.PHONY: all run test test-unit test-e2e test-asan tsan tsan-run bench fuzz \
+        fuzz-short \
         install clean deps
 .DELETE_ON_ERROR:
 
@@ -83,7 +84,12 @@ test: deps
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-short
+	@$(MAKE) --no-print-directory test-e2e
 	@$(MAKE) --no-print-directory test-unit
+
+# End-to-end tests drive the real ax binary (tests/e2e/*.t).
+test-e2e: all
+	@AX=$(AX_BIN) sh tests/e2e/run.sh
 
 test-unit: $(UNIT_BIN)
 	AX_ETF_VECTORS=$(ETF_VECTORS) $(UNIT_BIN) --jobs 2

@@ -1,0 +1,49 @@
+/*
+ * main.c - the ax command: one binary, subcommands as git has them. Each
+ * subcommand is an entry in the table below (name, summary, function).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ax.h"
+#include "cmd.h"
+
+static const struct cmd_entry commands[] = {
+    {"term", "[TERM...]", "read Erlang terms, print them back and their "
+                          "external format",
+     ax_cmd_term},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ax [--help] [--version] COMMAND [ARGS]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  ax %s %s\n      %s\n", commands[i].name,
+                commands[i].usage, commands[i].summary);
+    fprintf(f, "\nax COMMAND --help tells more. See ax(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : "term";
+
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("ax %s\n", AX_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].fn(argc > 1 ? argc - 1 : 0,
+                                  argc > 1 ? argv + 1 : argv);
+    fprintf(stderr, "ax: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return 2;
+}
