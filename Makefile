@@ -91,8 +91,10 @@ test: deps
 test-e2e: all
 	@AX=$(AX_BIN) sh tests/e2e/run.sh
 
-test-unit: $(UNIT_BIN)
-	AX_ETF_VECTORS=$(ETF_VECTORS) $(UNIT_BIN) --jobs 2
+test-unit: $(UNIT_BIN) $(EXAMPLES)
+	AX_ETF_VECTORS=$(ETF_VECTORS) \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    $(UNIT_BIN) --jobs 2
 
 ETF_VECTORS ?= $(firstword $(wildcard ../shared/etf-vectors.txt \
                  $(CURDIR)/../shared/etf-vectors.txt) tests/etf-vectors.txt)
