@@ -154,7 +154,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBAX_A)
 	$(Q)$(CC) $(ALL_CFLAGS) $(EXPORT) -Iruntime -o $@ $< \
 	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
 
-bench: $(BENCH_BINS)
+bench: $(BENCH_BINS) $(EXAMPLES)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 # libFuzzer targets: the runtime rebuilt with clang and the sanitizers.

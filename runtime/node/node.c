@@ -1,22 +1,46 @@
 /*
  * node.c - starting and stopping a node: what every layer needs set up
- * around the schedulers (fault handling now; the control socket and the
- * crash log later), in the order the layers depend on each other.
+ * around the schedulers, in the order the layers depend on each other:
+ * fault handling and the code layer before the schedulers start; the code
+ * layer's threads halted before the processes are killed, and its modules
+ * unloaded once they are gone.
  */
+#include "../code/module.h"
 #include "../crash/fault.h"
 #include "../sched/sched.h"
+
+/* What every exiting process leaves behind, layer by layer. */
+static void on_exit(struct proc *p, ax_term_t reason)
+{
+    (void)reason;
+    ax__code_proc_exit(p);
+}
 
 int ax_node_start(const ax_node_opts_t *opts)
 {
     int err = ax__fault_init();
 
+    if (!err)
+        err = ax__code_init();
     if (err)
         return err;
     ax__sched_on_thread = ax__fault_thread;
-    return ax__sched_start(opts);
+    ax__exit_hook = on_exit;
+    err = ax__sched_start(opts);
+    if (err)
+        ax__code_stop();
+    return err;
 }
 
 int ax_node_stop(void)
 {
-    return ax__sched_stop();
+    int err;
+
+    if (ax__sched_self())
+        return AX_ESTATE;
+    ax__code_halt();
+    err = ax__sched_stop();
+    if (!err)
+        ax__code_stop();
+    return err;
 }
