@@ -371,17 +371,16 @@ int ax_gen_start(ax_term_t module, ax_term_t args, const ax_gen_opts_t *o,
     self->marker = self->queue_tail;
     self->marker_ref = w.ref;
     so.arg = ax_tuple(ax_heap(), 4, ax_self(), mref, module, args);
-    so.flags = (o->flags & AX_GEN_LINK) ? AX_SPAWN_LINK : 0;
+    /* Monitored from birth, by the same reference the ack carries. */
+    so.flags = AX_SPAWN_MONITOR | ((o->flags & AX_GEN_LINK) ? AX_SPAWN_LINK
+                                                            : 0);
     so.name = o->name ? o->name : AX_NONE;
-    err = ax_spawn_opt(&so, pid, NULL);
+    err = ax__spawn_ref(&so, w.ref, pid, NULL);
     if (err)
         return err;
-    /* Watch it by the same reference the ack carries. */
-    err = ax__monitor_with(*pid, w.ref);
-    if (!err)
-        err = ax__receive_ref(w.ref, for_ref, &w,
-                              o->timeout_ms ? o->timeout_ms : 5000, &msg);
-    ax_demonitor(mref, AX_DEMONITOR_FLUSH);
+    err = ax__receive_ref(w.ref, for_ref, &w,
+                          o->timeout_ms ? o->timeout_ms : 5000, &msg);
+    ax__demonitor(self, w.ref, true);
     if (err == AX_ETIMEOUT)
         ax_exit_signal(*pid, make_atom(ATOM_IDX_KILL));
     return err ? err : start_result(msg, pid, reason);
@@ -389,31 +388,61 @@ int ax_gen_start(ax_term_t module, ax_term_t args, const ax_gen_opts_t *o,
 
 /* --- Calls ------------------------------------------------------------------- */
 
-/* Sends {Tag, {Self, Ref}, Req} to server and waits for {Ref, Reply}. */
+/*
+ * Monitors pid and sends it {Tag, {Self, Ref}, Req} in one signal (the
+ * monitor's reference is the call's tag); AX_ENOPROC if it is gone.
+ */
+static int send_call(struct proc *self, ax_term_t pid, ax_term_t tag,
+                     ax_term_t req, uint64_t n)
+{
+    struct proc *p = ax__ptab_lookup(pid);
+    ax_term_t me = atomic_load(&self->pid);
+    ax_term_t mref = ax__ref_term(ax_heap(), n);
+    struct msg *m;
+    int err;
+
+    if (!p)
+        return AX_ENOPROC;
+    err = ax__proc_add_monitor(self, n, pid);
+    if (err)
+        return err;
+    self->marker = self->queue_tail;
+    self->marker_ref = n;
+    m = ax__msg_new(SIG_CALL, pid, me, T3(tag, T2(me, mref), req));
+    if (!m)
+        err = AX_ENOMEM;
+    else
+        m->ref = n;
+    err = err ? err : ax__deliver_signal(p, pid, m);
+    if (err)
+        ax__proc_remove_monitor(self, n, NULL);
+    return err;
+}
+
+/* Calls server with {Tag, {Self, Ref}, Req}; waits for {Ref, Reply}. */
 static int call(ax_term_t server, ax_term_t tag, ax_term_t req,
                 int64_t timeout_ms, ax_term_t *reply)
 {
     ax_term_t pid = ax_is_atom(server) ? ax_whereis(server) : server;
+    struct proc *self = ax__proc_self();
     struct waiter w;
-    ax_term_t mref;
     ax_term_t msg;
     int err;
 
-    if (!ax__proc_self())
+    if (!self)
         return AX_ENOTPROC;
     if (!A.ack)
         init_atoms();
     if (!ax_is_pid(pid))
         return AX_ENOPROC;
-    err = ax_monitor(pid, &mref);
+    w.ref = ax__new_ref_number();
+    err = send_call(self, pid, tag, req, w.ref);
     if (err)
         return err;
-    w.ref = ref_local_number(mref);
-    ax_send(pid, T3(tag, T2(ax_self(), mref), req));
     err = ax__receive_ref(w.ref, for_ref, &w, timeout_ms, &msg);
-    ax_demonitor(mref, AX_DEMONITOR_FLUSH);
+    ax__demonitor(self, w.ref, true);
     if (err == AX_ETIMEOUT) {
-        ax__proc_drop_replies(ax__proc_self(), w.ref);
+        ax__proc_drop_replies(self, w.ref);
         return err;
     }
     if (err)

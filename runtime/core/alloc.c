@@ -5,10 +5,13 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "tls.h"
 
 
 #ifdef AX_TESTING
-static _Thread_local long fail_countdown = -1;
+static AX_TLS long fail_countdown = -1;
 
 static int injected_failure(void)
 {
@@ -49,6 +52,16 @@ void *ax__calloc(size_t n, size_t size)
 void *ax__realloc(void *p, size_t size)
 {
     return injected_failure() ? NULL : realloc(p, size ? size : 1);
+}
+
+void *ax__calloc_aligned(size_t align, size_t size)
+{
+    void *p;
+
+    if (injected_failure() || posix_memalign(&p, align, size ? size : 1))
+        return NULL;
+    memset(p, 0, size);
+    return p;
 }
 
 void ax__free(void *p)

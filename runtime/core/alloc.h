@@ -14,6 +14,9 @@ void *ax__malloc(size_t size);
 void *ax__calloc(size_t n, size_t size);
 void *ax__realloc(void *p, size_t size);
 void ax__free(void *p);
+/* size bytes aligned to align (a power of two, a multiple of the pointer
+ * size), zeroed; freed with ax__free. NULL on failure. */
+void *ax__calloc_aligned(size_t align, size_t size);
 /* n * size bytes, NULL if the product overflows. */
 void *ax__malloc_array(size_t n, size_t size);
 void *ax__realloc_array(void *p, size_t n, size_t size);

@@ -55,9 +55,10 @@ struct bin_sink {
     size_t *bytes;
 };
 
-/* Copies the object of t (not its children) to *top. */
+/* Copies the object of t (not its children) to *top, if it fits below
+ * limit; AX_NONE if not. */
 static ax_term_t copy_object(struct bin_sink *sink, ax_term_t t,
-                             uint64_t **top)
+                             uint64_t **top, const uint64_t *limit)
 {
     uint64_t *p = term_ptr(t);
     uint64_t *q = *top;
@@ -65,15 +66,14 @@ static ax_term_t copy_object(struct bin_sink *sink, ax_term_t t,
 
     if (term_is_immed(t))
         return t;
-    if (term_is_cons(t)) {
-        q[0] = p[0];
-        q[1] = p[1];
-        *top += 2;
-        return make_cons_ptr(q);
-    }
-    n = header_arity(p[0]) + 1;
-    memcpy(q, p, n * sizeof(*q));
+    n = term_is_cons(t) ? 2 : header_arity(p[0]) + 1;
+    if ((size_t)(limit - q) < n)
+        return AX_NONE;
     *top += n;
+    for (size_t i = 0; i < n; i++) /* mostly a few words: no memcpy call */
+        q[i] = p[i];
+    if (term_is_cons(t))
+        return make_cons_ptr(q);
     if (header_type(p[0]) == HDR_REFBIN) {
         ax__binary_ref(refbin_binary(t));
         ax__bins_link(sink->list, sink->bytes, q);
@@ -81,54 +81,96 @@ static ax_term_t copy_object(struct bin_sink *sink, ax_term_t t,
     return make_boxed(q);
 }
 
-/* Copies t into start[0..words), which ax_copy_size(t) said it needs. */
+/* Copies the terms in n words at w, updating them in place; false if
+ * the copies did not fit below limit. */
+static bool copy_words(struct bin_sink *sink, uint64_t *w, size_t n,
+                       uint64_t **top, const uint64_t *limit)
+{
+    for (size_t i = 0; i < n; i++) {
+        w[i] = copy_object(sink, w[i], top, limit);
+        if (w[i] == AX_NONE)
+            return false;
+    }
+    return true;
+}
+
+/* Copies t into [start, limit); the root, or AX_NONE if it does not fit
+ * (binaries already linked stay in the sink: the caller drops them).
+ * *end gets the end of what was used. */
 static ax_term_t copy_into(struct bin_sink *sink, uint64_t *start,
-                           size_t words, ax_term_t t)
+                           const uint64_t *limit, ax_term_t t,
+                           uint64_t **end)
 {
     uint64_t *top = start;
-    ax_term_t root = copy_object(sink, t, &top);
+    ax_term_t root = copy_object(sink, t, &top, limit);
 
-    for (uint64_t *scan = start; scan < top;) {
+    *end = top;
+    for (uint64_t *scan = start; root != AX_NONE && scan < top;) {
         uint64_t w = *scan;
+        size_t n = term_tag(w) != TAG_HEADER ? 2 : header_arity(w);
 
         if (term_tag(w) != TAG_HEADER) {
-            scan[0] = copy_object(sink, scan[0], &top);
-            scan[1] = copy_object(sink, scan[1], &top);
+            if (!copy_words(sink, scan, 2, &top, limit))
+                return AX_NONE;
             scan += 2;
-        } else if (header_is_scanned(w)) {
-            for (size_t i = 1; i <= header_arity(w); i++)
-                scan[i] = copy_object(sink, scan[i], &top);
-            scan += header_arity(w) + 1;
-        } else {
-            scan += header_arity(w) + 1;
+            continue;
         }
+        if (header_is_scanned(w) &&
+            !copy_words(sink, scan + 1, n, &top, limit))
+            return AX_NONE;
+        scan += n + 1;
     }
-    ax_assert(top == start + words);
+    *end = top;
     return root;
+}
+
+ax_term_t ax__copy_sized(ax_heap_t *dst, ax_term_t t, size_t words)
+{
+    struct bin_sink sink = {&dst->young_bins, &dst->offheap_bytes};
+    uint64_t *start;
+    uint64_t *end;
+
+    if (term_is_immed(t))
+        return t;
+    start = ax__heap_alloc(dst, words);
+    if (!start)
+        return AX_NONE;
+    return copy_into(&sink, start, start + words, t, &end);
 }
 
 ax_term_t ax_copy(ax_heap_t *dst, ax_term_t t)
 {
-    struct bin_sink sink = {&dst->young_bins, &dst->offheap_bytes};
-    size_t words;
-    uint64_t *start;
-
-    if (term_is_immed(t))
-        return t;
-    words = ax_copy_size(t);
-    start = ax__heap_alloc(dst, words);
-    if (!start)
-        return AX_NONE;
-    return copy_into(&sink, start, words, t);
+    return term_is_immed(t) ? t : ax__copy_sized(dst, t, ax_copy_size(t));
 }
 
 ax_term_t ax__frag_copy(struct frag *f, ax_term_t t)
 {
     struct bin_sink sink = {&f->bins, &f->bin_bytes};
+    uint64_t *end;
 
     f->bins = NULL;
     f->bin_bytes = 0;
     if (term_is_immed(t))
         return t;
-    return copy_into(&sink, f->data, f->words, t);
+    return copy_into(&sink, f->data, f->data + f->words, t, &end);
+}
+
+ax_term_t ax__frag_copy_bounded(struct frag *f, size_t cap, ax_term_t t)
+{
+    struct bin_sink sink = {&f->bins, &f->bin_bytes};
+    ax_term_t root;
+    uint64_t *end;
+
+    f->bins = NULL;
+    f->bin_bytes = 0;
+    f->words = 0;
+    if (term_is_immed(t))
+        return t;
+    root = copy_into(&sink, f->data, f->data + cap, t, &end);
+    if (root == AX_NONE) {
+        ax__frag_release(f);
+        return AX_NONE;
+    }
+    f->words = (size_t)(end - f->data);
+    return root;
 }

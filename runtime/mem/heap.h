@@ -45,16 +45,19 @@ struct frag {
     uint64_t data[];
 };
 
+/* What every allocation and every "time to collect?" reads comes first:
+ * one cache line. */
 struct ax_heap {
     uint64_t *top;     /* next free word of the current region */
     uint64_t *limit;   /* end of the current region */
+    uint64_t allocated;     /* words allocated since last taken */
+    struct chunk *chunks;   /* newest first; the current region if any */
+    size_t frag_words;
+    size_t block_size;
     uint64_t *block;   /* the young block; NULL before the first term */
     uint64_t *block_top;
     uint64_t *hwm;     /* [block, hwm) survived one collection */
-    size_t block_size;
-    struct chunk *chunks;   /* newest first; the current region if any */
     struct frag *frags;     /* attached fragments */
-    size_t frag_words;
     uint64_t *old;          /* the old generation; NULL when empty */
     uint64_t *old_top;
     size_t old_size;
@@ -63,7 +66,6 @@ struct ax_heap {
     size_t offheap_bytes;
     ax_oom_fn oom;
     void *oom_arg;
-    uint64_t allocated;     /* words allocated since last taken */
     ax_heap_stats_t stats;  /* counters; sizes are filled on demand */
 };
 
@@ -73,6 +75,17 @@ struct ax_heap {
  * fragment's binary list. Returns the copy.
  */
 ax_term_t ax__frag_copy(struct frag *f, ax_term_t t);
+
+/*
+ * Copies t into f->data, which has room for cap words, without sizing it
+ * first: the copy, with f->words set to what it used; or AX_NONE if it
+ * needs more than cap (nothing is left in f then).
+ */
+ax_term_t ax__frag_copy_bounded(struct frag *f, size_t cap, ax_term_t t);
+
+/* ax_copy() for a term known to take words words (from ax_copy_size, or
+ * a fragment's size). */
+ax_term_t ax__copy_sized(ax_heap_t *dst, ax_term_t t, size_t words);
 
 /* Makes f (filled by ax__frag_copy) part of h's young generation: h now
  * owns it and frees f->mem when it is collected or freed. */

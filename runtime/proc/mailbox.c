@@ -10,9 +10,11 @@
 #include "mailbox.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "../core/alloc.h"
+#include "../core/tls.h"
 
 /*
  * Envelopes of messages with no fragment (an immediate term: an atom, a
@@ -26,141 +28,186 @@
 #define BATCH 512
 #define DEPOT_MAX 64 /* batches */
 
-static _Thread_local struct msg *cache;
-static _Thread_local size_t cached;
+/* Two sizes of envelope: plain, for immediates and big terms (which have
+ * a fragment of their own), and with room for a small term inline. A
+ * queue of plain ones stays compact (a fan-in backlog of millions). */
+enum { PLAIN, INLINE, CLASSES };
 
-static struct msg *depot[DEPOT_MAX]; /* each a list of BATCH envelopes */
-static atomic_size_t depot_len;      /* relaxed peeks; written locked */
-static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
+static const size_t class_size[CLASSES] = {offsetof(struct msg, small),
+                                           sizeof(struct msg)};
 
-/* Moves BATCH envelopes from the cache to the depot (or frees them). */
-static void spill(void)
+struct cache {
+    struct msg *head;
+    size_t n;
+};
+
+static AX_TLS struct cache caches[CLASSES];
+
+struct depot {
+    struct msg *batch[DEPOT_MAX]; /* each a list of BATCH envelopes */
+    atomic_size_t len;            /* relaxed peeks; written locked */
+    pthread_mutex_t lock;
+};
+
+static struct depot depots[CLASSES] = {
+    {.lock = PTHREAD_MUTEX_INITIALIZER},
+    {.lock = PTHREAD_MUTEX_INITIALIZER},
+};
+
+static void free_list(struct msg *m)
 {
-    struct msg *batch = cache;
-    struct msg *last = cache;
+    while (m) {
+        struct msg *next = m->qnext;
+
+        ax__free(m);
+        m = next;
+    }
+}
+
+/* Moves BATCH envelopes from a cache to its depot (or frees them). */
+static void spill(struct cache *c, struct depot *d)
+{
+    struct msg *batch = c->head;
+    struct msg *last = c->head;
 
     for (size_t i = 1; i < BATCH; i++)
         last = last->qnext;
-    cache = last->qnext;
-    cached -= BATCH;
+    c->head = last->qnext;
+    c->n -= BATCH;
     last->qnext = NULL;
-    pthread_mutex_lock(&depot_lock);
-    if (depot_len < DEPOT_MAX) {
-        depot[atomic_fetch_add_explicit(&depot_len, 1,
-                                        memory_order_relaxed)] = batch;
+    pthread_mutex_lock(&d->lock);
+    if (d->len < DEPOT_MAX) {
+        d->batch[atomic_fetch_add_explicit(&d->len, 1,
+                                           memory_order_relaxed)] = batch;
         batch = NULL;
     }
-    pthread_mutex_unlock(&depot_lock);
-    while (batch) {
-        struct msg *next = batch->qnext;
-
-        ax__free(batch);
-        batch = next;
-    }
+    pthread_mutex_unlock(&d->lock);
+    free_list(batch);
 }
 
-/* Refills an empty cache from the depot; false if it has none. */
-static bool refill(void)
+/* Refills an empty cache from its depot; false if it has none. */
+static bool refill(struct cache *c, struct depot *d)
 {
     struct msg *batch = NULL;
 
-    if (atomic_load_explicit(&depot_len, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&d->len, memory_order_relaxed) == 0)
         return false; /* a peek: no lock when there is nothing to take */
-    pthread_mutex_lock(&depot_lock);
-    if (depot_len > 0)
-        batch = depot[atomic_fetch_sub_explicit(&depot_len, 1,
-                                                memory_order_relaxed) -
-                      1];
-    pthread_mutex_unlock(&depot_lock);
+    pthread_mutex_lock(&d->lock);
+    if (d->len > 0)
+        batch = d->batch[atomic_fetch_sub_explicit(&d->len, 1,
+                                                   memory_order_relaxed) -
+                         1];
+    pthread_mutex_unlock(&d->lock);
     if (!batch)
         return false;
-    cache = batch;
-    cached = BATCH;
+    c->head = batch;
+    c->n = BATCH;
     return true;
 }
 
-static struct msg *envelope(void)
+static struct msg *envelope(unsigned cls)
 {
+    struct cache *c = &caches[cls];
     struct msg *m;
 
-    if (!cache && !refill())
-        return ax__malloc(sizeof(*m));
-    m = cache;
-    cache = m->qnext;
-    cached--;
+    if (!c->head && !refill(c, &depots[cls])) {
+        m = ax__malloc(class_size[cls]);
+        if (m)
+            m->cls = (uint8_t)cls;
+        return m;
+    }
+    m = c->head;
+    c->head = m->qnext;
+    c->n--;
     return m;
 }
 
 static void release(struct msg *m)
 {
-    m->qnext = cache;
-    cache = m;
-    if (++cached > CACHE_MAX)
-        spill();
+    struct cache *c = &caches[m->cls];
+
+    m->qnext = c->head;
+    c->head = m;
+    if (++c->n > CACHE_MAX)
+        spill(c, &depots[m->cls]);
 }
 
 void ax__msg_cache_flush(void)
 {
-    struct msg *m;
-
-    while ((m = cache)) {
-        cache = m->qnext;
-        ax__free(m);
+    for (unsigned i = 0; i < CLASSES; i++) {
+        free_list(caches[i].head);
+        caches[i].head = NULL;
+        caches[i].n = 0;
     }
-    cached = 0;
 }
 
 void ax__msg_depot_flush(void)
 {
-    pthread_mutex_lock(&depot_lock);
-    while (depot_len > 0) {
-        struct msg *m = depot[atomic_fetch_sub(&depot_len, 1) - 1];
-
-        while (m) {
-            struct msg *next = m->qnext;
-
-            ax__free(m);
-            m = next;
-        }
+    for (unsigned i = 0; i < CLASSES; i++) {
+        pthread_mutex_lock(&depots[i].lock);
+        while (depots[i].len > 0)
+            free_list(depots[i].batch[atomic_fetch_sub(&depots[i].len, 1) -
+                                      1]);
+        pthread_mutex_unlock(&depots[i].lock);
     }
-    pthread_mutex_unlock(&depot_lock);
+}
+
+/* A fragment of its own for a term too big for the envelope. */
+static struct frag *big_frag(ax_term_t term)
+{
+    size_t words = ax_copy_size(term);
+    struct frag *f = ax__malloc(sizeof(*f) + words * sizeof(uint64_t));
+
+    if (!f)
+        return NULL;
+    f->mem = f;
+    f->words = words;
+    f->next = NULL;
+    return f;
 }
 
 struct msg *ax__msg_new(enum sig_kind kind, ax_term_t to, ax_term_t from,
                         ax_term_t term)
 {
-    size_t words = ax_copy_size(term);
-    struct frag *f = NULL;
-    struct msg *m;
+    struct msg *m = envelope(term_is_immed(term) ? PLAIN : INLINE);
+    struct frag *f;
 
-    if (words) {
-        f = ax__malloc(sizeof(*f) + words * sizeof(uint64_t));
-        if (!f)
-            return NULL;
-        f->words = words;
-        f->mem = f;
-        f->next = NULL;
-    }
-    m = envelope();
-    if (!m) {
-        ax__free(f);
+    if (!m)
         return NULL;
-    }
     atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
     m->kind = kind;
     m->holds = 0;
     m->to = to;
     m->from = from;
     m->ref = 0;
+    m->frag = NULL;
+    m->term = term;
+    if (term_is_immed(term))
+        return m;
+    /* Most messages are small: copy straight into the envelope, and size
+     * the term only if it does not fit. */
+    f = &m->small.hdr;
+    f->mem = NULL;
+    f->next = NULL;
+    m->term = ax__frag_copy_bounded(f, MSG_INLINE_WORDS, term);
+    if (m->term == AX_NONE) {
+        f = big_frag(term);
+        if (!f) {
+            release(m);
+            return NULL;
+        }
+        m->term = ax__frag_copy(f, term);
+        /* A big term's envelope need not be inline-sized: keep it, it
+         * goes back to its own cache when done. */
+    }
     m->frag = f;
-    m->term = f ? ax__frag_copy(f, term) : term;
     return m;
 }
 
 /* The receiver is done with m: recycle it unless it is still the stub. */
 static void unuse(struct msg *m)
 {
-    m->holds &= ~(uint32_t)HOLD_USE;
+    m->holds &= (uint8_t)~HOLD_USE;
     if (!m->holds)
         release(m);
 }
@@ -171,7 +218,7 @@ void ax__msg_free(struct msg *m)
         return;
     if (m->frag) {
         ax__frag_release(m->frag);
-        ax__free(m->frag);
+        ax__free(m->frag->mem);
         m->frag = NULL;
     }
     unuse(m);
@@ -181,8 +228,15 @@ ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
 {
     ax_term_t t = m->term;
 
-    if (m->frag)
+    if (m->frag == &m->small.hdr) {
+        /* Small: copied onto h, so the envelope can be reused. A copy
+         * that fails leaves the process out of memory (its handler ends
+         * it) and the term at AX_NONE. */
+        t = ax__copy_sized(h, t, m->frag->words);
+        ax__frag_release(m->frag);
+    } else if (m->frag) {
         ax__heap_attach(h, m->frag); /* h frees it when it is collected */
+    }
     m->frag = NULL;
     unuse(m);
     return t;
@@ -190,8 +244,9 @@ ax_term_t ax__msg_take(struct msg *m, ax_heap_t *h)
 
 size_t ax__msg_size(const struct msg *m)
 {
-    return sizeof(*m) +
-           (m->frag ? sizeof(struct frag) + m->frag->words * 8 : 0);
+    return sizeof(*m) + (m->frag && m->frag != &m->small.hdr
+                             ? sizeof(struct frag) + m->frag->words * 8
+                             : 0);
 }
 
 void ax__mailbox_init(struct mailbox *mb)
@@ -208,15 +263,22 @@ static struct mnode *untag(struct mnode *n)
 
 bool ax__mailbox_push(struct mailbox *mb, struct msg *m)
 {
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    return ax__mailbox_push_chain(mb, m, m);
+}
+
+bool ax__mailbox_push_chain(struct mailbox *mb, struct msg *first,
+                            struct msg *last)
+{
     struct mnode *prev;
 
-    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
     /* acq_rel: the exchange orders the pushes; whoever takes the tagged
      * head also sees the consumer's state as it went idle. */
-    prev = atomic_exchange_explicit(&mb->head, &m->node,
+    prev = atomic_exchange_explicit(&mb->head, &last->node,
                                     memory_order_acq_rel);
-    /* release: the consumer's acquire load of next sees m's contents. */
-    atomic_store_explicit(&untag(prev)->next, &m->node,
+    /* release: the consumer's acquire load of next sees the chain's
+     * contents (the links inside it were written before the exchange). */
+    atomic_store_explicit(&untag(prev)->next, &first->node,
                           memory_order_release);
     return (uintptr_t)prev & 1;
 }
@@ -228,7 +290,7 @@ static void retire(struct mailbox *mb, struct mnode *old)
 
     if (old == &mb->stub)
         return;
-    m->holds &= ~(uint32_t)HOLD_STUB;
+    m->holds &= (uint8_t)~HOLD_STUB;
     if (!m->holds)
         release(m);
 }

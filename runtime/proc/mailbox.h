@@ -35,6 +35,8 @@ enum sig_kind {
     SIG_DEMONITOR, /* from drops monitor ref */
     SIG_DOWN,      /* term: a 'DOWN' message for monitor ref */
     SIG_INFO,      /* ref: a struct info_req * to fill and complete */
+    SIG_CALL,      /* a monitor (ref) and a message (term) at once: a
+                    * gen_server call */
     SIG_WAKE       /* no content: a timer or the runtime wants attention */
 };
 
@@ -47,16 +49,27 @@ enum msg_hold {
     HOLD_USE = 1 << 1     /* the receiver still uses it */
 };
 
+/* Terms of up to this many words travel inside the envelope: no malloc,
+ * and the receiver copies them onto its heap (a request, a reply). */
+#define MSG_INLINE_WORDS 16
+
 struct msg {
     struct mnode node;    /* the queue link: must stay first */
     struct msg *qnext;    /* the receiver's private queue */
-    uint32_t kind;        /* enum sig_kind */
-    uint32_t holds;       /* enum msg_hold; consumer only */
+    uint16_t kind;        /* enum sig_kind */
+    uint8_t cls;          /* which size of envelope (mailbox.c) */
+    uint8_t holds;        /* enum msg_hold; consumer only */
     ax_term_t to;         /* the pid it was sent to */
     ax_term_t from;       /* the sender's pid, or AX_NONE */
-    ax_term_t term;       /* message or reason, in frag (or immediate) */
+    ax_term_t term;       /* message or reason: in frag, or immediate */
     uint64_t ref;         /* a monitor's reference number */
-    struct frag *frag;    /* NULL when term is immediate */
+    struct frag *frag;    /* NULL when term is immediate; else `small`
+                           * or a fragment of its own */
+    union {
+        struct frag hdr;  /* the inline fragment: its header, ... */
+        uint64_t raw[sizeof(struct frag) / 8 + MSG_INLINE_WORDS];
+    } small;              /* ... then its MSG_INLINE_WORDS words; only
+                           * in envelopes made with room for it */
 };
 
 struct mailbox {
@@ -92,6 +105,12 @@ void ax__mailbox_init(struct mailbox *mb);
  * must then schedule its process (no one else will).
  */
 bool ax__mailbox_push(struct mailbox *mb, struct msg *m);
+/*
+ * Appends the chain first..last (linked through node.next, last's next
+ * NULL) with one exchange, as ax__mailbox_push appends one message.
+ */
+bool ax__mailbox_push_chain(struct mailbox *mb, struct msg *first,
+                            struct msg *last);
 /*
  * Takes the oldest message, or NULL when empty (or when a producer is
  * between its two steps: its message shows up at a later pop, and

@@ -73,9 +73,12 @@ struct stack;
 struct module_version;
 
 /*
- * The fields an activation touches come first, so that running a process
- * that is cold in cache costs as few misses as can be (two lines for a
- * handler taking one message); the rare ones follow.
+ * The first cache line is what senders touch (the mailbox's head, the
+ * pid, the state); the process's own fields start on the next, so that a
+ * flood of sends does not keep stealing the line its activation reads.
+ * The fields an activation touches come first there, so that running a
+ * process that is cold in cache costs as few misses as can be; the rare
+ * ones follow.
  */
 struct proc {
     struct mailbox mbox;
@@ -85,7 +88,7 @@ struct proc {
     atomic_flag siglock;         /* see above */
     _Atomic(ax_term_t) pid;      /* AX_NONE while the slot is free */
     /* --- owned by the process --- */
-    ax_heap_t *heap;             /* NULL until first needed */
+    _Alignas(64) ax_heap_t *heap; /* NULL until first needed */
     union {
         ax_body_fn body;
         ax_handler_fn handler;

@@ -27,6 +27,21 @@ static size_t fifo_len;
 static atomic_size_t live;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Process structs come from slabs of SLAB_PROCS, cache-line aligned (the
+ * struct keeps what senders write on a line of its own, proc.h), and go
+ * back only when the table is destroyed. Guarded by lock.
+ */
+#define SLAB_PROCS 64
+
+struct slab {
+    struct slab *next;
+    size_t used;
+    struct proc *procs; /* SLAB_PROCS of them */
+};
+
+static struct slab *slabs;
+
 int ax__ptab_init(size_t max)
 {
     if (max == 0 || max > PID_NUMBER_MAX + 1)
@@ -49,8 +64,13 @@ int ax__ptab_init(size_t max)
 
 void ax__ptab_destroy(void)
 {
-    for (size_t i = 0; i < next_new; i++)
-        ax__free(atomic_load_explicit(&slots[i], memory_order_relaxed));
+    struct slab *sl;
+
+    while ((sl = slabs)) {
+        slabs = sl->next;
+        ax__free(sl->procs);
+        ax__free(sl);
+    }
     ax__free(slots);
     ax__free(fifo);
     slots = NULL;
@@ -74,9 +94,30 @@ static ptrdiff_t pick_slot(void)
     return -1;
 }
 
+/* Called with lock held: a zeroed struct from the current slab. */
+static struct proc *slab_alloc(void)
+{
+    struct slab *sl = slabs;
+
+    if (!sl || sl->used == SLAB_PROCS) {
+        sl = ax__malloc(sizeof(*sl));
+        if (!sl)
+            return NULL;
+        sl->procs = ax__calloc_aligned(64, SLAB_PROCS * sizeof(struct proc));
+        if (!sl->procs) {
+            ax__free(sl);
+            return NULL;
+        }
+        sl->used = 0;
+        sl->next = slabs;
+        slabs = sl;
+    }
+    return &sl->procs[sl->used++];
+}
+
 static struct proc *new_slot_proc(void)
 {
-    struct proc *p = ax__calloc(1, sizeof(*p));
+    struct proc *p = slab_alloc();
 
     if (!p)
         return NULL;

@@ -17,6 +17,7 @@
 #include "sched.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "../core/alloc.h"
 #include "../proc/registry.h"
@@ -33,6 +34,7 @@ struct trec {
     ax_term_t to;       /* pid (TIMEOUT), pid or name (SEND) */
     uint64_t id;        /* the wait number, or the timer's reference */
     struct msg *msg;    /* SEND: the message */
+    uint64_t len_ms;    /* SEND: the length asked for */
     struct trec *hnext; /* SEND: in the table of cancellable timers */
 };
 
@@ -132,29 +134,87 @@ bool ax_match(ax_term_t pattern, ax_term_t term, ax_term_t *bindings)
 
 /* --- Timers -------------------------------------------------------------------- */
 
+/* Spare records a scheduler keeps: a call's timeout costs no malloc. */
+#define TREC_CACHE_MAX 256
+
 static void trec_unref(struct trec *r)
 {
+    struct sched *s;
+
     /* acq_rel: the last owner sees the other's last use. */
-    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
-        ax__msg_free(r->msg);
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    ax__msg_free(r->msg);
+    s = ax__sched_self();
+    if (!s || s->trec_cached >= TREC_CACHE_MAX) {
+        ax__free(r);
+        return;
+    }
+    r->hnext = s->trec_cache;
+    s->trec_cache = r;
+    s->trec_cached++;
+}
+
+static struct trec *trec_alloc(struct sched *s)
+{
+    struct trec *r = s->trec_cache;
+
+    if (!r)
+        return ax__malloc(sizeof(*r));
+    s->trec_cache = r->hnext;
+    s->trec_cached--;
+    return r;
+}
+
+void ax__timers_flush_cache(struct sched *s)
+{
+    struct trec *r;
+
+    while ((r = s->trec_cache)) {
+        s->trec_cache = r->hnext;
         ax__free(r);
     }
+    s->trec_cached = 0;
+}
+
+/* Timeouts this long or longer read the coarse clock (a few ns, not
+ * twenty) and add its resolution, so they fire no earlier than asked
+ * and at most a tick later. */
+#define COARSE_FROM_MS 1000
+
+static uint64_t deadline_ms(int64_t ms)
+{
+    static _Atomic(uint64_t) tick_ms; /* the coarse clock's resolution */
+    struct timespec ts;
+    uint64_t tick = atomic_load_explicit(&tick_ms, memory_order_relaxed);
+
+    if (ms < COARSE_FROM_MS)
+        return ax__now_ms() + (uint64_t)ms;
+    if (!tick) {
+        clock_getres(CLOCK_MONOTONIC_COARSE, &ts);
+        tick = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+        atomic_store_explicit(&tick_ms, tick, memory_order_relaxed);
+    }
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+           tick + (uint64_t)ms;
 }
 
 static struct trec *trec_new(struct sched *s, enum trec_kind kind,
                              ax_term_t to, uint64_t id, int64_t ms)
 {
-    struct trec *r = ax__calloc(1, sizeof(*r));
+    struct trec *r = trec_alloc(s);
 
     if (!r)
         return NULL;
+    memset(r, 0, sizeof(*r));
     atomic_init(&r->refs, 1);
     r->kind = (uint8_t)kind;
     r->sched = s->id;
     r->to = to;
     r->id = id;
     ax__timer_init(&r->t);
-    ax__wheel_add(&s->wheel, &r->t, ax__now_ms() + (uint64_t)ms);
+    ax__wheel_add(&s->wheel, &r->t, deadline_ms(ms));
     return r;
 }
 
@@ -273,6 +333,7 @@ int ax_send_after(int64_t ms, ax_term_t to, ax_term_t msg, ax_term_t *tref)
     r = trec_new(ax__sched_self(), TR_SEND, to, id, ms);
     if (!r)
         return AX_ENOMEM;
+    r->len_ms = (uint64_t)ms;
     r->msg = ax__msg_new(SIG_MESSAGE, AX_NONE, atomic_load(&p->pid), msg);
     if (!r->msg) {
         ax__wheel_cancel(&ax__sched_self()->wheel, &r->t);
@@ -298,6 +359,8 @@ int ax_cancel_timer(ax_term_t tref, int64_t *left_ms)
         uint64_t now = ax__now_ms();
 
         left = r->t.deadline > now ? (int64_t)(r->t.deadline - now) : 0;
+        if ((uint64_t)left > r->len_ms) /* a coarse deadline's margin */
+            left = (int64_t)r->len_ms;
     }
     pthread_mutex_unlock(&ttab_lock);
     if (left_ms)

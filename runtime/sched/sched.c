@@ -28,6 +28,7 @@
 #include "../core/alloc.h"
 #include "../core/assert.h"
 #include "../core/hash.h"
+#include "../core/tls.h"
 #include "../proc/registry.h"
 #include "../term/atom.h"
 
@@ -40,24 +41,9 @@ struct node ax__node = {
     .wait_cond = PTHREAD_COND_INITIALIZER,
 };
 
-static _Thread_local struct sched *tls_sched;
+AX_TLS struct sched *ax__tls_sched;
 
 void (*ax__sched_on_thread)(struct sched *s, bool starting);
-
-__attribute__((noinline)) struct sched *ax__sched_self(void)
-{
-    struct sched *s = tls_sched;
-
-    __asm__ volatile("" ::: "memory"); /* no caching across switches */
-    return s;
-}
-
-struct proc *ax__proc_self(void)
-{
-    struct sched *s = ax__sched_self();
-
-    return s ? s->current : NULL;
-}
 
 uint64_t ax__now_ns(void)
 {
@@ -260,6 +246,7 @@ void ax__sched_wake(struct proc *p)
 
 void ax__deliver(struct proc *p, struct msg *m)
 {
+    ax__flush(); /* what the sender sent before goes first */
     if (ax__mailbox_push(&p->mbox, m))
         ax__sched_wake(p);
 }
@@ -427,6 +414,8 @@ void ax__sched_leave(struct proc *p, enum outcome o, bool keep_stack)
 {
     struct sched *s = ax__sched_self();
 
+    if (s->out_n)
+        ax__flush_sends(s); /* nothing it sent waits while it does not run */
     s->outcome = o;
     if (keep_stack) {
         p->flags |= PF_HAS_STACK;
@@ -464,7 +453,7 @@ static void *sched_main(void *arg)
     struct sched *s = arg;
     struct node *n = &ax__node;
 
-    tls_sched = s;
+    ax__tls_sched = s;
     ax__ctx_init_thread(&s->ctx);
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, true);
@@ -487,7 +476,7 @@ static void *sched_main(void *arg)
     ax__ptab_flush(&s->freed);
     ax__msg_cache_flush();
     ax__ctx_destroy(&s->ctx);
-    tls_sched = NULL;
+    ax__tls_sched = NULL;
     return NULL;
 }
 
@@ -531,6 +520,7 @@ static void free_scheds(struct node *n)
 {
     for (unsigned i = 0; n->scheds && i < n->nscheds; i++) {
         ax__timers_drop(&n->scheds[i]);
+        ax__timers_flush_cache(&n->scheds[i]);
         ax__wheel_destroy(&n->scheds[i].wheel);
         ax__stack_pool_destroy(&n->scheds[i].stacks);
     }

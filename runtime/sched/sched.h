@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 
+#include "../core/tls.h"
 #include "../proc/ctx.h"
 #include "../proc/proc.h"
 #include "../proc/stack.h"
@@ -49,6 +50,15 @@ struct sched {
     struct proc *runnext;
     struct stack_pool stacks;
     struct freed freed;           /* slots of processes that ended here */
+    /* Messages the running process sent in a row to one destination,
+     * pushed as one chain when it does anything else (signal.c). */
+    struct proc *out_dest;
+    ax_term_t out_pid;
+    struct msg *out_first;
+    struct msg *out_last;
+    unsigned out_n;
+    void *trec_cache;             /* spare timer records (receive.c) */
+    unsigned trec_cached;
     struct wheel wheel;
     _Atomic(uint32_t) sleeping;   /* advertised before sleeping */
     _Atomic(uint32_t) wake_word;  /* the futex an idle scheduler waits on */
@@ -126,12 +136,28 @@ static inline void sched_count(_Atomic(uint64_t) *c, uint64_t n)
                           memory_order_relaxed);
 }
 
-/* The scheduler of the calling thread, or NULL. Never inlined: a
- * process may resume on another thread, so its address must not be
- * kept across a switch. */
-struct sched *ax__sched_self(void);
+/*
+ * The scheduler of the calling thread. A process may resume on another
+ * thread after any switch; the compiler does not keep this variable's
+ * value across a call (it is not static, so any callee may change it),
+ * and each read is a load relative to the current thread's %fs, so a
+ * read after a switch sees the new thread's value.
+ */
+extern AX_TLS struct sched *ax__tls_sched;
+
+/* The scheduler of the calling thread, or NULL. */
+static inline struct sched *ax__sched_self(void)
+{
+    return ax__tls_sched;
+}
+
 /* The process running on the calling thread, or NULL. */
-struct proc *ax__proc_self(void);
+static inline struct proc *ax__proc_self(void)
+{
+    struct sched *s = ax__tls_sched;
+
+    return s ? s->current : NULL;
+}
 
 /* Puts a RUNNABLE process on a run queue: the caller's if it is a
  * scheduler (as runnext if `next`), else the global list. */
@@ -174,6 +200,16 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
  * still be pid to and not exiting (checked under its signal lock, which
  * its exit takes too); AX_ENOPROC (and m freed) otherwise. */
 int ax__deliver_signal(struct proc *p, ax_term_t to, struct msg *m);
+/* Delivers the messages the running process has batched (see
+ * ax_send); a no-op when there are none. */
+void ax__flush_sends(struct sched *s);
+static inline void ax__flush(void)
+{
+    struct sched *s = ax__tls_sched;
+
+    if (s && s->out_n)
+        ax__flush_sends(s);
+}
 /* A number for a new reference, unique in the node. */
 uint64_t ax__new_ref_number(void);
 /* Charges the running process n reductions, yielding if its slice is
@@ -188,6 +224,13 @@ _Noreturn void ax__proc_become_handler(struct proc *p, ax_handler_fn fn,
 /* Called as a process exits, before its heap goes (set by the node
  * layer: the module layer leaves the code, the crash log records it). */
 extern void (*ax__exit_hook)(struct proc *p, ax_term_t reason);
+/* Removes p's monitor n (and with flush a 'DOWN' already received for
+ * it), as ax_demonitor. In p's context. */
+void ax__demonitor(struct proc *p, uint64_t n, bool flush);
+/* ax_spawn_opt with the monitor's reference number chosen by the
+ * caller (used with AX_SPAWN_MONITOR). */
+int ax__spawn_ref(const ax_spawn_opts_t *o, uint64_t n, ax_term_t *pid,
+                  ax_term_t *mref);
 /* Monitors target (a pid or a name) with the reference number n, as
  * ax_monitor does with a fresh one. In a process. */
 int ax__monitor_with(ax_term_t target, uint64_t n);
@@ -205,8 +248,9 @@ void ax__info_wait(struct info_req *r);
 
 /* Fires the expired timer records of s (called by its scheduler). */
 void ax__timers_poll(struct sched *s, uint64_t now_ms);
-/* Frees every timer record of s (node stop). */
+/* Frees every timer record of s (node stop), and its spare ones. */
 void ax__timers_drop(struct sched *s);
+void ax__timers_flush_cache(struct sched *s);
 /* ax_receive_fn for a matcher that only accepts messages naming the
  * local reference ref: the scan may start at the receive marker. */
 int ax__receive_ref(uint64_t ref, ax_match_fn match, void *arg,

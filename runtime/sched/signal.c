@@ -56,20 +56,13 @@ ax_term_t ax_make_ref(ax_heap_t *h)
 
 /* --- Sending ----------------------------------------------------------------- */
 
-static void count_message(void)
-{
-    struct sched *s = ax__sched_self();
-
-    if (s)
-        sched_count(&s->messages, 1);
-}
-
 int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
                     ax_term_t term, uint64_t ref)
 {
     struct proc *p = ax__ptab_lookup(to);
     struct msg *m;
 
+    ax__flush(); /* what the sender sent before goes first */
     if (!p)
         return AX_ENOPROC;
     m = ax__msg_new(kind, to, from, term);
@@ -87,6 +80,7 @@ int ax__deliver_signal(struct proc *p, ax_term_t to, struct msg *m)
 {
     bool idle;
 
+    ax__flush(); /* what the sender sent before goes first */
     ax__proc_lock(p);
     if (atomic_load(&p->pid) != to || atomic_load(&p->state) == PS_EXITING) {
         ax__proc_unlock(p);
@@ -127,20 +121,76 @@ void ax__charge(unsigned n)
     }
 }
 
+/*
+ * Batching. Messages a process sends in a row to one destination are
+ * chained and pushed with one exchange when it does anything else: sends
+ * elsewhere, sends any other signal, spawns, receives, yields, finishes a
+ * handler call, exits - or when the chain reaches BATCH_MAX. So a fan-in
+ * sender pays one contended exchange per batch, not per message, and the
+ * order of everything a process sends, to whomever, is the order in which
+ * it is delivered.
+ */
+#define BATCH_MAX 64
+
+void ax__flush_sends(struct sched *s)
+{
+    struct proc *dest = s->out_dest;
+    struct msg *first = s->out_first;
+    struct msg *last = s->out_last;
+
+    s->out_n = 0;
+    s->out_dest = NULL;
+    if (ax__mailbox_push_chain(&dest->mbox, first, last))
+        ax__sched_wake(dest);
+}
+
+/* Sends from a process: batched (above). */
+static int send_batched(struct sched *s, struct proc *self, ax_term_t pid,
+                        ax_term_t msg)
+{
+    struct proc *dest = ax__ptab_lookup(pid);
+    struct msg *m;
+
+    if (!dest)
+        return 0; /* a dead process: dropped, as Erlang does */
+    if (s->out_n && (s->out_dest != dest || s->out_pid != pid))
+        ax__flush_sends(s);
+    m = ax__msg_new(SIG_MESSAGE, pid, atomic_load(&self->pid), msg);
+    if (!m)
+        return AX_ENOMEM;
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    if (s->out_n++ == 0) {
+        s->out_dest = dest;
+        s->out_pid = pid;
+        s->out_first = m;
+    } else {
+        atomic_store_explicit(&s->out_last->node.next, &m->node,
+                              memory_order_relaxed);
+    }
+    s->out_last = m;
+    if (s->out_n >= BATCH_MAX)
+        ax__flush_sends(s);
+    return 0;
+}
+
 int ax_send(ax_term_t to, ax_term_t msg)
 {
     ax_term_t pid = resolve(to);
-    struct proc *self = ax__proc_self();
+    struct sched *s = ax__sched_self();
+    struct proc *self = s ? s->current : NULL;
     int err;
 
     if (!term_is_pid(pid))
         return AX_EBADARG;
-    err = ax__send_signal(pid, SIG_MESSAGE,
-                          self ? atomic_load(&self->pid) : AX_NONE, msg, 0);
-    if (err == AX_ENOPROC)
-        err = 0; /* sending to a dead process is no error */
-    if (!err)
-        count_message();
+    if (self) {
+        err = send_batched(s, self, pid, msg);
+    } else {
+        err = ax__send_signal(pid, SIG_MESSAGE, AX_NONE, msg, 0);
+        if (err == AX_ENOPROC)
+            err = 0; /* sending to a dead process is no error */
+    }
+    if (!err && s)
+        sched_count(&s->messages, 1);
     ax__charge(1);
     return err;
 }
@@ -321,6 +371,11 @@ static bool handle(struct proc *p, struct msg *m)
         if (ax__proc_add_watcher(p, m->ref, m->from))
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         break;
+    case SIG_CALL:
+        if (ax__proc_add_watcher(p, m->ref, m->from))
+            ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
+        append(p, m);
+        return true;
     case SIG_DEMONITOR:
         ax__proc_remove_watcher(p, m->ref);
         break;
@@ -342,6 +397,7 @@ size_t ax__proc_drain(struct proc *p)
     size_t queued = 0;
     struct msg *m;
 
+    ax__flush(); /* it may have sent to itself */
     while ((m = ax__mailbox_pop(&p->mbox))) {
         if (m->to != self) {
             refuse(m); /* meant for an earlier owner of the slot */
@@ -364,7 +420,8 @@ static void answer_closed(struct proc *p, ax_term_t self)
         if (m->to == self && m->kind == SIG_LINK)
             ax__send_signal(m->from, SIG_EXIT_LINK, self,
                             make_atom(ATOM_IDX_NOPROC), 0);
-        else if (m->to == self && m->kind == SIG_MONITOR)
+        else if (m->to == self &&
+                 (m->kind == SIG_MONITOR || m->kind == SIG_CALL))
             send_down(m->from, m->ref, self, make_atom(ATOM_IDX_NOPROC));
         refuse(m);
     }
@@ -393,6 +450,7 @@ _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason)
     ax_term_t self = atomic_load(&p->pid);
     ax_term_t r = keep_reason(p, reason);
 
+    ax__flush();
     ax__proc_lock(p);
     atomic_store(&p->state, PS_EXITING);
     ax__proc_unlock(p);
@@ -540,17 +598,24 @@ int ax_demonitor(ax_term_t ref, unsigned flags)
 {
     struct proc *p = ax__proc_self();
     uint64_t n = ref_local_number(ref);
-    ax_term_t pid;
 
     if (!p)
         return AX_ENOTPROC;
     if (!n)
         return AX_EBADARG;
+    ax__demonitor(p, n, flags & AX_DEMONITOR_FLUSH);
+    return 0;
+}
+
+void ax__demonitor(struct proc *p, uint64_t n, bool flush)
+{
+    ax_term_t pid;
+
     if (ax__proc_remove_monitor(p, n, &pid))
         ax__send_signal(pid, SIG_DEMONITOR, atomic_load(&p->pid), AX_NIL,
                         n);
-    if (!(flags & AX_DEMONITOR_FLUSH))
-        return 0;
+    if (!flush)
+        return;
     ax__proc_drain(p);
     for (struct msg **link = &p->queue; *link; link = &(*link)->qnext) {
         if ((*link)->kind == SIG_DOWN && (*link)->ref == n) {
@@ -561,7 +626,6 @@ int ax_demonitor(ax_term_t ref, unsigned flags)
             break;
         }
     }
-    return 0;
 }
 
 /* --- A process's entry ----------------------------------------------------- */
@@ -576,6 +640,7 @@ static struct msg *next_message(struct proc *p)
     ax_term_t self = atomic_load_explicit(&p->pid, memory_order_relaxed);
     struct msg *m;
 
+    ax__flush(); /* it may have sent to itself */
     while (!p->queue && (m = ax__mailbox_pop(&p->mbox))) {
         if (m->to != self)
             refuse(m);
@@ -602,6 +667,7 @@ static _Noreturn void handler_loop(struct proc *p)
         if (!h)
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         p->state_term = p->fn.handler(ax__msg_take(m, h), p->state_term);
+        ax__flush(); /* a reply leaves with its call's end */
         p->budget -= 1 + alloc_cost(p);
         if (ax__heap_wants_gc(h)) {
             if (ax_heap_gc(h, &p->state_term, 1, AX_GC_AUTO))

@@ -75,17 +75,15 @@ static int init_proc(struct proc *p, const ax_spawn_opts_t *o,
 
 /* Links and monitors the child from the caller (the parent, a process). */
 static int connect(struct proc *parent, struct proc *child, ax_term_t cpid,
-                   unsigned flags, ax_term_t *mref)
+                   unsigned flags, uint64_t n, ax_term_t *mref)
 {
     ax_term_t ppid = atomic_load(&parent->pid);
-    uint64_t n;
 
     if ((flags & AX_SPAWN_LINK) &&
         (ax__proc_add_link(child, ppid) || ax__proc_add_link(parent, cpid)))
         return AX_ENOMEM;
     if (!(flags & AX_SPAWN_MONITOR))
         return 0;
-    n = ax__new_ref_number();
     if (ax__proc_add_watcher(child, n, ppid) ||
         ax__proc_add_monitor(parent, n, cpid))
         return AX_ENOMEM;
@@ -97,6 +95,12 @@ static int connect(struct proc *parent, struct proc *child, ax_term_t cpid,
 int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
                  ax_term_t *mref)
 {
+    return ax__spawn_ref(o, ax__new_ref_number(), pid_out, mref);
+}
+
+int ax__spawn_ref(const ax_spawn_opts_t *o, uint64_t n, ax_term_t *pid_out,
+                  ax_term_t *mref)
+{
     struct proc *self = ax__proc_self();
     struct proc *p;
     ax_term_t pid;
@@ -106,6 +110,7 @@ int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
         return AX_ESTATE;
     if (!o || !o->body == !o->handler)
         return AX_EINVAL;
+    ax__flush(); /* the child may send where the parent already did */
     if ((o->flags & (AX_SPAWN_LINK | AX_SPAWN_MONITOR)) && !self)
         return AX_ENOTPROC;
     p = ax__ptab_alloc(&pid);
@@ -113,7 +118,7 @@ int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
         return AX_ESYSLIMIT;
     err = init_proc(p, o, self ? atomic_load(&self->pid) : AX_NONE);
     if (!err && self)
-        err = connect(self, p, pid, o->flags, mref);
+        err = connect(self, p, pid, o->flags, n, mref);
     atomic_store(&p->state, PS_RUNNABLE);
     ax__ptab_publish(p, pid);
     if (!err && o->name != AX_NONE && o->name)
@@ -121,6 +126,8 @@ int ax_spawn_opt(const ax_spawn_opts_t *o, ax_term_t *pid_out,
     if (err) {
         if (self && (o->flags & AX_SPAWN_LINK))
             ax__proc_remove_link(self, pid);
+        if (self && (o->flags & AX_SPAWN_MONITOR))
+            ax__proc_remove_monitor(self, n, NULL);
         ax__proc_clear(p);
         ax__ptab_release(p, NULL);
         return err;

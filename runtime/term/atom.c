@@ -19,6 +19,7 @@
 
 #include "../core/alloc.h"
 #include "../core/hash.h"
+#include "../core/tls.h"
 #include "../core/utf8.h"
 
 #define CHUNK_BITS 12
@@ -234,11 +235,39 @@ int ax_atom_intern(const char *text, size_t len, ax_term_t *out)
     return err;
 }
 
+/*
+ * ax_atom() is called with string literals in hot paths (a callback's
+ * ax_atom("reply")). A small per-thread cache keyed by the string's
+ * address skips the hashing; a hit is still checked against the atom's
+ * text, so a reused address with other contents misses, never lies.
+ */
+#define LITERAL_CACHE 64
+
+struct literal {
+    const char *name;
+    ax_term_t atom;
+};
+
+static AX_TLS struct literal literals[LITERAL_CACHE];
+
 ax_term_t ax_atom(const char *name)
 {
+    struct literal *l =
+        &literals[((uintptr_t)name >> 3) % LITERAL_CACHE];
+    size_t len;
+    const char *text;
     ax_term_t a;
 
-    return ax_atom_intern(name, strlen(name), &a) ? AX_NONE : a;
+    if (l->name == name) {
+        text = ax_atom_text(l->atom, &len);
+        if (strncmp(text, name, len) == 0 && name[len] == '\0')
+            return l->atom;
+    }
+    if (ax_atom_intern(name, strlen(name), &a))
+        return AX_NONE;
+    l->name = name;
+    l->atom = a;
+    return a;
 }
 
 ax_term_t ax_atom_existing(const char *text, size_t len)
