@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/assert.h"
+#include "../core/tls.h"
 #include "../term/atom.h"
 #include "fault_arch.h"
 
@@ -31,7 +32,7 @@ struct fault_thread {
     bool guard;
 };
 
-static _Thread_local struct fault_thread ft;
+static AX_TLS struct fault_thread ft;
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                     SIGABRT};
 static bool installed;
