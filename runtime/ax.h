@@ -872,6 +872,35 @@ AX_API int ax_gen_stop(ax_term_t server, ax_term_t reason,
  * with that.
  */
 
+/*
+ * Errors of the calls below, mapped from OTP's replies: an unknown id or
+ * pid ({error, not_found}) is AX_EINVAL; a child running or restarting
+ * (restart_child, delete_child), an id already present or started
+ * (start_child; for {already_started, Pid} *pid gets the running child),
+ * a malformed spec and extra arguments that are not a list are
+ * AX_EBADARG; restart_child and delete_child on a simple_one_for_one, and
+ * terminate_child there with anything but a pid, are AX_ENOTSUP; a child
+ * that fails to start ({failed_to_start_child, Id, Reason}) is
+ * AX_EEXITED. On an error *pid is left as it was. A supervisor that does
+ * not exist is AX_ENOPROC. All wait for the supervisor's answer; in a
+ * process. The requests are OTP's (which_children, count_children,
+ * {start_child, Spec | ExtraArgs}, {terminate_child, Id | Pid},
+ * {restart_child, Id}, {delete_child, Id}), so ax_call can send them too.
+ * ax_get_state on a supervisor gives #{strategy, intensity, period,
+ * restarts, children}; ax_gen_stop stops its children, newest first,
+ * then it. A child spec may also say name => Atom: the child is
+ * registered under that name.
+ *
+ * ax_supervisor_start's reasons: {supervisor_data, What} (flags),
+ * {bad_start_spec, Children}, {bad_child_spec, Spec, What} (What as
+ * OTP's: missing_id, missing_start, {invalid_mfa, Start},
+ * {invalid_restart_type, R}, {invalid_shutdown, S},
+ * {invalid_child_type, T}, {duplicate_child_name, Id}, ...),
+ * {already_started, Pid} for a name taken (all AX_EBADARG), and
+ * {shutdown, {failed_to_start_child, Id, Reason}} (AX_EEXITED). Called
+ * from a thread that is not a process, the supervisor has no parent and
+ * *reason is AX_NONE.
+ */
 /* Starts a supervisor linked to the caller (if a process), registered as
  * name if it is an atom. Errors: AX_EBADARG (malformed flags or specs,
  * *reason says which), AX_EEXITED (a child failed to start: *reason). */

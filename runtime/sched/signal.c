@@ -334,20 +334,20 @@ static _Noreturn void exit_with(struct proc *p, struct msg *m,
     ax__proc_exit(p, r);
 }
 
-/* Handles one signal; returns true if m was queued as a message. */
-static bool handle(struct proc *p, struct msg *m)
+/* Handles one signal: m is queued, or freed. */
+static void handle(struct proc *p, struct msg *m)
 {
     switch ((enum sig_kind)m->kind) {
     case SIG_MESSAGE:
         if (p->ext && p->ext->ndropped && ax__proc_is_dropped_reply(p, m->term))
             break; /* the late reply to a call that gave up */
         append(p, m);
-        return true;
+        return;
     case SIG_DOWN:
         if (!ax__proc_remove_monitor(p, m->ref, NULL))
             break; /* demonitored meanwhile */
         append(p, m);
-        return true;
+        return;
     case SIG_WAKE:
         if (m->ref == p->wait_seq)
             p->timed_out = true;
@@ -375,7 +375,7 @@ static bool handle(struct proc *p, struct msg *m)
         if (ax__proc_add_watcher(p, m->ref, m->from))
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         append(p, m);
-        return true;
+        return;
     case SIG_DEMONITOR:
         ax__proc_remove_watcher(p, m->ref);
         break;
@@ -388,13 +388,12 @@ static bool handle(struct proc *p, struct msg *m)
     }
     }
     ax__msg_free(m);
-    return false;
 }
 
 size_t ax__proc_drain(struct proc *p)
 {
     ax_term_t self = atomic_load_explicit(&p->pid, memory_order_relaxed);
-    size_t queued = 0;
+    size_t before = p->queue_len;
     struct msg *m;
 
     ax__flush(); /* it may have sent to itself */
@@ -403,9 +402,9 @@ size_t ax__proc_drain(struct proc *p)
             refuse(m); /* meant for an earlier owner of the slot */
             continue;
         }
-        queued += handle(p, m);
+        handle(p, m); /* may queue a message: a trapped exit too */
     }
-    return queued;
+    return p->queue_len - before;
 }
 
 /* --- Exiting ------------------------------------------------------------------ */

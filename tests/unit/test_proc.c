@@ -4,6 +4,7 @@
  * chapter that ax follows, as a test.
  */
 #include <string.h>
+#include <time.h>
 
 #include "proc_util.h"
 
@@ -305,6 +306,33 @@ static void trapping(ax_term_t arg)
 Test(proc, trap_exit_turns_signals_into_messages)
 {
     run_root(2, trapping, AX_NIL);
+}
+
+static void exit_later(ax_term_t reason)
+{
+    ax_sleep(30);
+    ax_exit(reason);
+}
+
+/* A trapped exit that arrives while the receiver is already blocked (and
+ * nothing else arrives) wakes its receive. */
+static void trapped_exit_wakes_receive(ax_term_t arg)
+{
+    ax_term_t c;
+    ax_term_t m;
+    uint64_t t0 = (uint64_t)time(NULL);
+
+    (void)arg;
+    ax_trap_exit(true);
+    CHECK(ax_spawn_link(exit_later, A("boom"), &c) == 0);
+    CHECK(ax_receive(ax_tuple(ax_heap(), 3, A("EXIT"), c, A("boom")), 5000,
+                     &m, NULL) == 0);
+    CHECK((uint64_t)time(NULL) - t0 < 3);
+}
+
+Test(proc, a_trapped_exit_wakes_a_blocked_receive)
+{
+    run_root(2, trapped_exit_wakes_receive, AX_NIL);
 }
 
 static void trapper(ax_term_t parent)
