@@ -76,7 +76,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(AX_BIN) term
+	$(AX_BIN) run --path build/examples examples/demo.tree
 
 # The sanitizer and fuzz runs come first so that the last thing printed is
 # the runner's summary of the plain build's tests.

@@ -13,6 +13,9 @@ static const struct cmd_entry commands[] = {
     {"term", "[TERM...]", "read Erlang terms, print them back and their "
                           "external format",
      ax_cmd_term},
+    {"run", "[--path DIR]... [--schedulers N] FILE",
+     "start a headless node running the supervision tree in FILE",
+     ax_cmd_run},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
