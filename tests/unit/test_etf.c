@@ -17,23 +17,11 @@
 #include "term/atom.h"
 #include "term/etf.h"
 #include "term/term.h"
+#include "heap_util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static ax_heap_t *h;
-
-static void setup(void)
-{
-    h = ax_heap_new();
-    cr_assert_not_null(h);
-}
-
-static void teardown(void)
-{
-    ax_heap_free(h);
-}
-
-TestSuite(etf, .init = setup, .fini = teardown);
+TestSuite(etf, .init = heap_setup, .fini = heap_teardown);
 
 /* --- Helpers -------------------------------------------------------------- */
 

@@ -12,21 +12,9 @@
 #include "mem/heap.h"
 #include "term/atom.h"
 #include "term/term.h"
+#include "heap_util.h"
 
-static ax_heap_t *h;
-
-static void setup(void)
-{
-    h = ax_heap_new();
-    cr_assert_not_null(h);
-}
-
-static void teardown(void)
-{
-    ax_heap_free(h);
-}
-
-TestSuite(gc, .init = setup, .fini = teardown);
+TestSuite(gc, .init = heap_setup, .fini = heap_teardown);
 
 /* A term of every kind, about n elements long. */
 static ax_term_t sample(ax_heap_t *hp, int n)
@@ -291,7 +279,7 @@ Test(gc, oom_handler_is_called)
 }
 #endif
 
-TestSuite(copy, .init = setup, .fini = teardown);
+TestSuite(copy, .init = heap_setup, .fini = heap_teardown);
 
 Test(copy, copies_are_equal_and_independent)
 {

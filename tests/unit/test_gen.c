@@ -10,13 +10,13 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mod_util.h"
 #include "proc_util.h"
 
-static char dir[256];
+static char dir[MOD_PATH_LEN];
 
 static ax_term_t A(const char *name)
 {
@@ -31,31 +31,21 @@ static ax_term_t I(int64_t v)
 /* Compiles tests/modules/SRC.c into dir/OUT.so. */
 static void build(const char *src, const char *out)
 {
-    char in[512];
-    char so[512];
-    pid_t pid;
-    int st;
+    char in[MOD_PATH_LEN];
+    char so[2 * MOD_PATH_LEN];
 
-    snprintf(in, sizeof(in), "tests/modules/%s.c", src);
+    snprintf(in, sizeof(in), "%s.c", src);
     snprintf(so, sizeof(so), "%s/%s.so", dir, out);
-    pid = fork();
-    if (pid == 0) {
-        execlp("cc", "cc", "-shared", "-fPIC", "-std=c11", "-D_GNU_SOURCE",
-               "-O1", "-Iruntime", "-o", so, in, (char *)NULL);
-        _exit(127);
-    }
-    cr_assert(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-                  WEXITSTATUS(st) == 0,
-              "cc %s failed", in);
+    mod_build(in, so);
 }
 
 /* Installs dir/FROM.so as dir/TO.so, as a rebuild would (a new file). */
 static bool install(const char *from, const char *to)
 {
-    char a[512];
-    char b[512];
-    char tmp[512];
-    char cmd[4096];
+    char a[2 * MOD_PATH_LEN];
+    char b[2 * MOD_PATH_LEN];
+    char tmp[2 * MOD_PATH_LEN];
+    char cmd[10 * MOD_PATH_LEN];
 
     snprintf(a, sizeof(a), "%s/%s.so", dir, from);
     snprintf(b, sizeof(b), "%s/%s.so", dir, to);
@@ -67,9 +57,7 @@ static bool install(const char *from, const char *to)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "%s/ax-test-gen-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    cr_assert_not_null(mkdtemp(dir));
+    mod_dir_make(dir, "gen");
     build("gen_srv", "gen_srv");
     build("gen_upg_v1", "upg1");
     build("gen_upg_v2", "upg2");
@@ -79,11 +67,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[512];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        cr_log_warn("could not remove %s", dir);
+    mod_dir_remove(dir);
 }
 
 TestSuite(gen, .init = setup, .fini = teardown, .timeout = 60);
@@ -422,7 +406,7 @@ static void purge_old(ax_term_t arg)
     CHECK(ax_module_soft_purge(A("gen_upg")) == AX_EBUSY);
     /* A broken file changes nothing. */
     {
-        char bad[512];
+        char bad[2 * MOD_PATH_LEN];
         FILE *f;
 
         snprintf(bad, sizeof(bad), "%s/gen_upg.so", dir);

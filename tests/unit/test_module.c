@@ -10,21 +10,19 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "mod_util.h"
 #include "proc_util.h"
 
 #include "code/module.h"
 
-#define PATH_LEN 512
+#define PATH_LEN (2 * MOD_PATH_LEN)
 
-static char dir[PATH_LEN / 2]; /* this test's directory */
+static char dir[MOD_PATH_LEN]; /* this test's directory */
 
 static ax_term_t A(const char *name)
 {
@@ -37,16 +35,6 @@ static ax_term_t I(int64_t v)
 }
 
 /* --- Files --------------------------------------------------------------- */
-
-/* The path of the repository's file rel, found from this file's path. */
-static void repo_path(char *buf, const char *rel)
-{
-    const char *end = strstr(__FILE__, "tests/unit/");
-
-    if (snprintf(buf, PATH_LEN, "%.*s%s", (int)(end - __FILE__), __FILE__,
-                 rel) >= PATH_LEN)
-        abort(); /* paths of this length are not the tests' concern */
-}
 
 /* dir/name, in one of a few static buffers. */
 static const char *at(const char *name)
@@ -102,27 +90,14 @@ static void copy_source(const char *src, const char *name)
     char path[PATH_LEN];
 
     snprintf(rel, sizeof(rel), "tests/modules/%s", src);
-    repo_path(path, rel);
+    mod_repo_path(path, rel);
     cr_assert(copy(path, at(name)), "copying %s", path);
 }
 
 /* Builds tests/modules/src into the test's directory as out. */
 static void build(const char *src, const char *out)
 {
-    char from[PATH_LEN];
-    char rel[PATH_LEN];
-    char inc[PATH_LEN + 2] = "-I";
-    char *argv[] = {"cc", "-shared", "-fPIC", "-std=c11", "-D_GNU_SOURCE",
-                    inc, "-o", (char *)at(out), from, NULL};
-    pid_t pid;
-    int st;
-
-    snprintf(rel, sizeof(rel), "tests/modules/%s", src);
-    repo_path(from, rel);
-    repo_path(inc + 2, "runtime");
-    cr_assert_eq(posix_spawnp(&pid, "cc", NULL, NULL, argv, environ), 0);
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cc %s failed", src);
+    mod_build(src, at(out));
 }
 
 /* The line of tests/modules/src that holds marker (1-based), or 0. */
@@ -134,7 +109,7 @@ static int line_of(const char *src, const char *marker)
     int n = 0;
 
     snprintf(line, sizeof(line), "tests/modules/%s", src);
-    repo_path(path, line);
+    mod_repo_path(path, line);
     f = fopen(path, "r");
     cr_assert(f);
     while (fgets(line, sizeof(line), f)) {
@@ -148,31 +123,18 @@ static int line_of(const char *src, const char *marker)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* --- Fixture ------------------------------------------------------------- */
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(dir, sizeof(dir), "%s/ax-test-module-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    cr_assert(mkdtemp(dir));
+    mod_dir_make(dir, "module");
 }
 
 /* Stopping the node unloads; tests without a node unload here. */
 static void teardown(void)
 {
     ax__code_stop();
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    mod_dir_remove(dir);
 }
 
 TestSuite(module, .init = setup, .fini = teardown);

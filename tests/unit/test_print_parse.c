@@ -15,23 +15,11 @@
 #include "core/alloc.h"
 #include "gen.h"
 #include "term/term.h"
+#include "heap_util.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static ax_heap_t *h;
-
-static void setup(void)
-{
-    h = ax_heap_new();
-    cr_assert_not_null(h);
-}
-
-static void teardown(void)
-{
-    ax_heap_free(h);
-}
-
-TestSuite(print_parse, .init = setup, .fini = teardown);
+TestSuite(print_parse, .init = heap_setup, .fini = heap_teardown);
 
 /* --- Helpers -------------------------------------------------------------- */
 

@@ -12,19 +12,16 @@
  * order children start and stop. The root traps exits: a supervisor
  * that gives up must not take the test down with it.
  */
-#include <ftw.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mod_util.h"
 #include "proc_util.h"
 
-#define PATH_LEN 512
 #define WAIT_MS 5000
 
 /* A list or tuple of the terms given. */
@@ -37,7 +34,7 @@
                sizeof((ax_term_t[]){__VA_ARGS__}) / sizeof(ax_term_t),         \
                (ax_term_t[]){__VA_ARGS__})
 
-static char dir[PATH_LEN]; /* where this test's modules are built */
+static char dir[MOD_PATH_LEN]; /* where this test's modules are built */
 static void (*test_body)(void);
 
 static ax_term_t A(const char *name)
@@ -52,58 +49,27 @@ static ax_term_t I(int64_t v)
 
 /* --- Building the workers ------------------------------------------------- */
 
-/* The path of the repository's file rel, found from this file's path. */
-static void repo_path(char *buf, const char *rel)
-{
-    const char *end = strstr(__FILE__, "tests/unit/");
-
-    snprintf(buf, PATH_LEN, "%.*s%s", (int)(end - __FILE__), __FILE__, rel);
-}
-
 /* Builds tests/modules/NAME.c into dir/NAME.so. */
 static void build(const char *name)
 {
-    char src[PATH_LEN];
-    char out[2 * PATH_LEN];
-    char rel[PATH_LEN];
-    char inc[PATH_LEN + 2] = "-I";
-    char *argv[] = {"cc", "-shared", "-fPIC", "-std=c11", "-D_GNU_SOURCE",
-                    inc, "-o", out, src, NULL};
-    pid_t pid;
-    int st;
+    char src[MOD_PATH_LEN];
+    char out[2 * MOD_PATH_LEN];
 
-    snprintf(rel, sizeof(rel), "tests/modules/%s.c", name);
-    repo_path(src, rel);
-    repo_path(inc + 2, "runtime");
+    snprintf(src, sizeof(src), "%s.c", name);
     snprintf(out, sizeof(out), "%s/%s.so", dir, name);
-    cr_assert_eq(posix_spawnp(&pid, "cc", NULL, NULL, argv, environ), 0);
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cc %s failed", name);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    mod_build(src, out);
 }
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(dir, sizeof(dir), "%s/ax-test-sup-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    cr_assert(mkdtemp(dir));
+    mod_dir_make(dir, "sup");
     build("sup_worker");
     build("sup_stubborn");
 }
 
 static void teardown(void)
 {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    mod_dir_remove(dir);
 }
 
 TestSuite(supervisor, .init = setup, .fini = teardown);

@@ -9,21 +9,9 @@
 #include "ax.h"
 #include "term/atom.h"
 #include "term/term.h"
+#include "heap_util.h"
 
-static ax_heap_t *h;
-
-static void setup(void)
-{
-    h = ax_heap_new();
-    cr_assert_not_null(h);
-}
-
-static void teardown(void)
-{
-    ax_heap_free(h);
-}
-
-TestSuite(term, .init = setup, .fini = teardown);
+TestSuite(term, .init = heap_setup, .fini = heap_teardown);
 
 Test(term, small_and_boxed_integers)
 {
