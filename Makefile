@@ -35,7 +35,7 @@ RT_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DAX_BUILDING \
            -DAX_INCLUDE_DIR='"$(CURDIR)/runtime"'
 # Programs export the API so that the modules they load (dlopen) find it.
 EXPORT  := -rdynamic
-LDLIBS  := -pthread -lm
+LDLIBS  := -pthread -lm -ldw -lsqlite3
 LDFLAGS ?=
 
 RT_SRCS   := $(sort $(wildcard runtime/*/*.c))
@@ -52,7 +52,8 @@ MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EXAMPLE_SRCS:examples/%.c=build/examples/%.so)
 # Modules are built as a user would: position-independent, against ax.h.
-MODULE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared
+MODULE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fno-omit-frame-pointer \
+                 -fPIC -shared
 
 LIBAX_A  := $(BUILD)/libax.a
 LIBAX_SO := $(BUILD)/libax.so
@@ -91,8 +92,9 @@ test: deps
 test-e2e: all
 	@AX=$(AX_BIN) sh tests/e2e/run.sh
 
+# Tests keep their nodes' crash logs in the build tree, not in ~/.local.
 test-unit: $(UNIT_BIN) $(EXAMPLES)
-	AX_ETF_VECTORS=$(ETF_VECTORS) \
+	XDG_STATE_HOME=$(CURDIR)/$(BUILD)/state AX_ETF_VECTORS=$(ETF_VECTORS) \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    $(UNIT_BIN) --jobs 2
 
@@ -115,6 +117,7 @@ tsan:
 
 tsan-run: $(TSAN_BINS)
 	@for t in $(TSAN_BINS); do echo "tsan: $$t"; \
+	    XDG_STATE_HOME=$(CURDIR)/$(BUILD)/state \
 	    TSAN_OPTIONS=halt_on_error=1 $$t || exit 1; done
 
 $(BUILD)/tests/%: tests/tsan/%.c $(LIBAX_A)

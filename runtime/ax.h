@@ -948,6 +948,25 @@ typedef struct ax_sup_report {
 typedef void (*ax_sup_hook_fn)(const ax_sup_report_t *report);
 AX_API void ax_supervisor_set_hook(ax_sup_hook_fn fn);
 
+/* ===================================================================== */
+/* Crash log                                                              */
+/* ===================================================================== */
+
+/*
+ * The node writes a crash report for every abnormal exit, and a report
+ * for every supervisor action, to its SQLite database (the schema is in
+ * ax(1)): by default $XDG_STATE_HOME/ax/NODE.db, else
+ * ~/.local/state/ax/NODE.db. The node installs its supervisor hook at
+ * start; a hook set afterwards replaces it.
+ *
+ * Sets the database the next ax_node_start writes to (copied; NULL
+ * restores the default). A path that cannot be written does not stop
+ * the node: it says so on stderr and keeps reports in memory, within a
+ * bound, retrying. Errors: AX_EINVAL (empty path), AX_ENOMEM, AX_ESTATE
+ * (the node runs). Any thread.
+ */
+AX_API int ax_crash_log_set_path(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,8 @@
 # apt-get; otherwise it prints the exact command and fails.
 set -eu
 
-PKGS="gcc make pkg-config libc6-dev clang libclang-rt-14-dev libcriterion-dev"
+PKGS="gcc make pkg-config libc6-dev clang libclang-rt-14-dev libcriterion-dev
+      libdw-dev libsqlite3-dev"
 
 missing=""
 for p in $PKGS; do

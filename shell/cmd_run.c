@@ -1,7 +1,8 @@
 /*
- * cmd_run.c - `ax run [--path DIR]... [--schedulers N] FILE`: starts a
- * headless node with the supervision tree written in FILE, and runs it
- * until SIGINT or SIGTERM, then stops the node cleanly.
+ * cmd_run.c - `ax run [--path DIR]... [--schedulers N] [--db PATH] FILE`:
+ * starts a headless node with the supervision tree written in FILE (its
+ * crash log in PATH if given), and runs it until SIGINT or SIGTERM, then
+ * stops the node cleanly.
  *
  * FILE holds one term ended by a full stop:
  *
@@ -25,12 +26,14 @@
 
 struct run_opts {
     const char *file;
+    const char *db;
     unsigned schedulers;
 };
 
 static int usage(FILE *f, int status)
 {
-    fprintf(f, "usage: ax run [--path DIR]... [--schedulers N] FILE\n"
+    fprintf(f, "usage: ax run [--path DIR]... [--schedulers N] [--db PATH] "
+               "FILE\n"
                "Starts a node with the supervision tree in FILE and runs "
                "it until\ninterrupted. FILE holds one term:\n"
                "  {supervisor, Name, Flags, Children}.\n");
@@ -134,6 +137,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             ax_module_add_path(argv[++i]);
         else if (strcmp(argv[i], "--schedulers") == 0 && i + 1 < argc)
             o->schedulers = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            o->db = argv[++i];
         else if (argv[i][0] != '-' && !o->file)
             o->file = argv[i];
         else
@@ -198,7 +203,9 @@ int ax_cmd_run(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     no.schedulers = o.schedulers;
-    status = ax_node_start(&no);
+    status = o.db ? ax_crash_log_set_path(o.db) : 0;
+    if (!status)
+        status = ax_node_start(&no);
     r.tree = tree;
     if (!status && pthread_create(&thread, NULL, run_root, &r) != 0)
         status = AX_ENOMEM;

@@ -13,9 +13,14 @@ static const struct cmd_entry commands[] = {
     {"term", "[TERM...]", "read Erlang terms, print them back and their "
                           "external format",
      ax_cmd_term},
-    {"run", "[--path DIR]... [--schedulers N] FILE",
+    {"run", "[--path DIR]... [--schedulers N] [--db PATH] FILE",
      "start a headless node running the supervision tree in FILE",
      ax_cmd_run},
+    {"crashes", "[NODE | --db PATH] [--since T] [--module M] [--pid P] "
+                "[--name N]\n      [--reason TEXT] [--limit N] [--json] "
+                "[--id N]",
+     "print the crash reports of a node's crash log (running or not)",
+     ax_cmd_crashes},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,8 +1,10 @@
 /*
- * fault_arch.h - the machine-specific bits of fault recovery: reading the
- * faulting pc and the stack pointer from a signal's ucontext, and making
- * the context resume in a function on another stack. One definition per
- * architecture, as stubs, so fault.c has no #if in its bodies.
+ * fault_arch.h - the machine- and build-specific bits of fault recovery:
+ * reading the faulting pc, stack pointer and frame pointer from a
+ * signal's ucontext, making the context resume in a function on another
+ * stack, and telling AddressSanitizer that a stack is clean again. One
+ * definition per architecture or build, as stubs, so fault.c has no #if
+ * in its bodies.
  */
 #ifndef AX_CRASH_FAULT_ARCH_H
 #define AX_CRASH_FAULT_ARCH_H
@@ -10,6 +12,25 @@
 #include <signal.h>
 #include <stdint.h>
 #include <ucontext.h>
+
+#include "../proc/ctx.h"
+
+#if defined(AX_CTX_ASAN)
+#include <sanitizer/asan_interface.h>
+
+/* The frames an earlier recovery abandoned on [lo, lo + size) left their
+ * redzones poisoned. Async-signal-safe: it writes shadow memory only. */
+static inline void san_unpoison(void *lo, size_t size)
+{
+    __asan_unpoison_memory_region(lo, size);
+}
+#else
+static inline void san_unpoison(void *lo, size_t size)
+{
+    (void)lo;
+    (void)size;
+}
+#endif
 
 #if defined(__x86_64__)
 static inline uintptr_t uc_pc(const ucontext_t *uc)
@@ -20,6 +41,11 @@ static inline uintptr_t uc_pc(const ucontext_t *uc)
 static inline uintptr_t uc_sp(const ucontext_t *uc)
 {
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+}
+
+static inline uintptr_t uc_fp(const ucontext_t *uc)
+{
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 }
 
 /* Resumes in fn() on the stack whose top is top, as if fn was called. */
@@ -43,6 +69,11 @@ static inline uintptr_t uc_sp(const ucontext_t *uc)
     return (uintptr_t)uc->uc_mcontext.sp;
 }
 
+static inline uintptr_t uc_fp(const ucontext_t *uc)
+{
+    return (uintptr_t)uc->uc_mcontext.regs[29];
+}
+
 static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
 {
     uc->uc_mcontext.sp = (uintptr_t)top & ~(uintptr_t)15;
@@ -51,7 +82,7 @@ static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
     uc->uc_mcontext.pc = (uintptr_t)fn;
 }
 #else
-#error "fault recovery needs uc_pc, uc_sp and uc_redirect for this machine"
+#error "fault recovery needs uc_pc, uc_sp, uc_fp and uc_redirect here"
 #endif
 
 #endif /* AX_CRASH_FAULT_ARCH_H */

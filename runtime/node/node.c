@@ -3,32 +3,46 @@
  * around the schedulers, in the order the layers depend on each other:
  * fault handling and the code layer before the schedulers start; the code
  * layer's threads halted before the processes are killed, and its modules
- * unloaded once they are gone.
+ * unloaded once they are gone; the crash log open while any process
+ * runs, and closed (its queue written) once they are gone.
  */
 #include "../code/module.h"
 #include "../crash/fault.h"
+#include "../crash/log.h"
 #include "../sched/sched.h"
 
-/* What every exiting process leaves behind, layer by layer. */
+/* What every exiting process leaves behind, layer by layer: the crash
+ * report first, while the module it ran is still loaded. */
 static void on_exit(struct proc *p, ax_term_t reason)
 {
-    (void)reason;
+    ax__crash_report(p, reason);
     ax__code_proc_exit(p);
 }
 
 int ax_node_start(const ax_node_opts_t *opts)
 {
-    int err = ax__fault_init();
+    int err;
 
+    if (atomic_load(&ax__node.running))
+        return AX_ESTATE;
+    err = ax__fault_init();
     if (!err)
         err = ax__code_init();
     if (err)
         return err;
+    err = ax__crash_log_open(NULL);
+    if (err) {
+        ax__code_stop();
+        return err;
+    }
     ax__sched_on_thread = ax__fault_thread;
     ax__exit_hook = on_exit;
+    ax_supervisor_set_hook(ax__crash_sup_report);
     err = ax__sched_start(opts);
-    if (err)
+    if (err) {
+        ax__crash_log_close();
         ax__code_stop();
+    }
     return err;
 }
 
@@ -40,7 +54,9 @@ int ax_node_stop(void)
         return AX_ESTATE;
     ax__code_halt();
     err = ax__sched_stop();
-    if (!err)
+    if (!err) {
         ax__code_stop();
+        ax__crash_log_close();
+    }
     return err;
 }

@@ -4,7 +4,8 @@
  * One table for the node, an open-addressing hash of atom to pid under a
  * mutex (registration is rare; whereis is a lookup and an unlock). A
  * process keeps its own name in struct proc so that it can unregister
- * itself when it dies; both change only under the mutex.
+ * itself when it dies (and still name itself in its crash report after);
+ * both change only under the mutex.
  */
 #include "registry.h"
 
@@ -112,7 +113,9 @@ int ax__registry_remove(ax_term_t name, ax_term_t pid)
         p = ax__ptab_lookup(table[i].pid);
         table[i].name = AX_ANY;
         count--;
-        if (p && p->name == name)
+        /* An exiting process keeps its note, for its crash report; its
+         * slot's next spawn clears it. */
+        if (p && p->name == name && atomic_load(&p->state) != PS_EXITING)
             p->name = AX_NONE;
     }
     pthread_mutex_unlock(&lock);

@@ -12,7 +12,8 @@
  * longer pid or is exiting; AX_ENOMEM. */
 int ax__registry_add(ax_term_t name, struct proc *p, ax_term_t pid);
 /* Removes name (if pid is not AX_NONE, only if it names pid) and clears
- * the process's own note of it. AX_EBADARG if not registered. */
+ * the process's own note of it, unless the process is exiting.
+ * AX_EBADARG if not registered. */
 int ax__registry_remove(ax_term_t name, ax_term_t pid);
 /* The pid registered as name, or AX_NONE. */
 ax_term_t ax__registry_lookup(ax_term_t name);

@@ -1,0 +1,168 @@
+/*
+ * crash_log - the crash log under a storm: 100,000 processes spawned at
+ * once that exit abnormally, each leaving a crash report.
+ *
+ *   crash_log               reports persisted per second: from the
+ *                           storm's first spawn until the last report is
+ *                           committed (ax__crash_log_flush)
+ *   crash_log_stall         the longest gap between two replies of a
+ *                           ping-pong pair running meanwhile, until the
+ *                           log is flushed
+ *   crash_log_stall_without the same storm with normal exits, which
+ *                           leave no report: what the log adds to the
+ *                           stall is the difference (target: none)
+ *
+ * Each run starts a node on a fresh database in a temporary directory.
+ * Medians of RUNS runs.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "crash/log.h"
+
+#define RUNS 5
+#define STORM 100000
+#define BATCH 1000
+
+static char dir[256];
+static uint64_t storm_start_ns;
+/* The pinger's stop flag and its result: release by the writer,
+ * acquire by the reader, so the result is seen with the flag. */
+static atomic_bool stop_ping;
+static atomic_bool ping_done;
+static _Atomic(uint64_t) max_gap_ns;
+
+static void exit_with(ax_term_t reason)
+{
+    ax_exit(reason);
+}
+
+/* Answers each pid it is sent with pong, until it gets stop. */
+static void ponger(ax_term_t arg)
+{
+    ax_term_t m;
+
+    (void)arg;
+    for (;;) {
+        ax_receive(AX_ANY, AX_INFINITY, &m, NULL);
+        if (!ax_is_pid(m))
+            return;
+        ax_send(m, ax_atom("pong"));
+    }
+}
+
+/* Pings the ponger until told to stop; notes the longest gap between
+ * two pongs. */
+static void pinger(ax_term_t pong_pid)
+{
+    uint64_t last = bench_now_ns();
+    uint64_t max = 0;
+    ax_term_t m;
+
+    while (!atomic_load_explicit(&stop_ping, memory_order_acquire)) {
+        uint64_t now;
+
+        ax_send(pong_pid, ax_self());
+        ax_receive(ax_atom("pong"), AX_INFINITY, &m, NULL);
+        now = bench_now_ns();
+        if (now - last > max)
+            max = now - last;
+        last = now;
+    }
+    ax_send(pong_pid, ax_atom("stop"));
+    atomic_store_explicit(&max_gap_ns, max, memory_order_relaxed);
+    atomic_store_explicit(&ping_done, true, memory_order_release);
+}
+
+/* Starts the pair, then the storm (processes exiting with reason), and
+ * waits until the storm is over. */
+static void root(ax_term_t reason)
+{
+    ax_node_stats_t st;
+    ax_term_t pong_pid;
+
+    BENCH_CHECK(ax_spawn(ponger, AX_NIL, &pong_pid) == 0);
+    BENCH_CHECK(ax_spawn(pinger, pong_pid, NULL) == 0);
+    ax_sleep(10);
+    storm_start_ns = bench_now_ns();
+    for (int i = 0; i < STORM; i++) {
+        BENCH_CHECK(ax_spawn(exit_with, reason, NULL) == 0);
+        if (i % BATCH == BATCH - 1)
+            ax_yield();
+    }
+    do {
+        ax_sleep(1);
+        ax_node_stats(&st);
+    } while (st.processes > 3); /* the root and the pair */
+}
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "crash_log: %s failed\n", what);
+    exit(1);
+}
+
+/* One storm on a fresh node and database; *rate gets the reports
+ * persisted per second, *stall_us the pair's longest gap. */
+static void run(const char *reason, int n, double *rate, double *stall_us)
+{
+    char path[512];
+    uint64_t end;
+
+    snprintf(path, sizeof(path), "%s/run%d.db", dir, n);
+    atomic_store(&stop_ping, false);
+    atomic_store(&ping_done, false);
+    if (ax_crash_log_set_path(path) || ax_node_start(NULL))
+        fail("starting a node");
+    if (ax_node_run(root, ax_atom(reason), NULL) != 0)
+        fail("the storm");
+    if (ax__crash_log_flush() != 0)
+        fail("flushing the log");
+    end = bench_now_ns();
+    atomic_store_explicit(&stop_ping, true, memory_order_release);
+    while (!atomic_load_explicit(&ping_done, memory_order_acquire))
+        usleep(100);
+    ax_node_stop();
+    *rate = STORM / ((double)(end - storm_start_ns) / 1e9);
+    *stall_us = (double)atomic_load(&max_gap_ns) / 1e3;
+}
+
+/* Removes the databases of the runs, then the directory. */
+static void clean(void)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char path[512];
+
+    for (int n = 0; n < 2 * RUNS; n++)
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(path, sizeof(path), "%s/run%d.db%s", dir, n, suffixes[i]);
+            unlink(path);
+        }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    double rate[RUNS];
+    double stall[RUNS];
+    double without[RUNS];
+    double ignored;
+
+    snprintf(dir, sizeof(dir), "%s/ax-bench-crash-log-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        fail("mkdtemp");
+    for (int r = 0; r < RUNS; r++) {
+        run("boom", 2 * r, &rate[r], &stall[r]);
+        run("normal", 2 * r + 1, &ignored, &without[r]);
+    }
+    clean();
+    printf("crash_log %.0f reports/s\n", bench_median(rate, RUNS));
+    printf("crash_log_stall %.0f us\n", bench_median(stall, RUNS));
+    printf("crash_log_stall_without %.0f us\n", bench_median(without, RUNS));
+    return 0;
+}

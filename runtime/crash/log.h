@@ -1,0 +1,194 @@
+/*
+ * log.h - the node's crash log: a crash report for every abnormal exit
+ * and a supervisor report for every supervisor action, kept in the
+ * node's SQLite database (the schema is in log.c and in ax(1)).
+ *
+ * A report is built in the context of the process it is about (the dying
+ * process, or the supervisor), where its terms can still be read, and
+ * queued as plain text. One writer thread takes the queue and writes it
+ * in transactions. So a scheduler never waits on SQLite: queueing a
+ * report is a short critical section, nothing more.
+ *
+ * Invariants:
+ * - Every report accepted into the queue is either committed to the
+ *   database or counted as dropped; none is silently lost. Reports are
+ *   dropped only when the queue is at its bound (in reports or bytes),
+ *   when memory runs out building one, or when the log is closed while
+ *   the database cannot be written.
+ * - While the database cannot be written (read-only, disk full, locked
+ *   past the busy timeout) the reports stay queued, the failure is said
+ *   once on stderr, and the writer retries every retry_ms.
+ * - The writer alone touches the database connection.
+ *
+ * Files: log.c (the queue, the writer thread, the log's life),
+ * log_report.c (building reports), log_db.c (SQLite, and the schema).
+ */
+#ifndef AX_CRASH_LOG_H
+#define AX_CRASH_LOG_H
+
+#include "../sched/sched.h"
+
+/* Bounds of the log; a field left 0 takes its default. */
+struct crash_log_limits {
+    size_t max_rows;         /* rows kept per table; 100,000 */
+    uint64_t max_age_s;      /* older rows are pruned; 30 days */
+    size_t max_queued;       /* reports in memory; 1,000,000 */
+    size_t max_queued_bytes; /* their bytes; 128 MiB */
+    unsigned retry_ms;       /* between attempts when failing; 1000 */
+};
+
+/* What the log has done, for the node's health report. */
+struct crash_log_stats {
+    uint64_t written; /* reports committed since the program started */
+    uint64_t queued;  /* reports in memory, not yet committed */
+    uint64_t dropped; /* reports lost (see above) */
+    bool failing;     /* the last attempt to write failed */
+};
+
+/*
+ * Names the node, for the default path (NODE.db) and the node column;
+ * "nonode" until called. Takes effect at the next ax__crash_log_open.
+ * AX_EINVAL for an empty name, one with a '/', or one of 256 bytes or
+ * more. Any thread.
+ */
+int ax__crash_log_set_node(const char *name);
+
+/*
+ * Opens the log on the database at path (NULL: the path given to
+ * ax_crash_log_set_path, else $XDG_STATE_HOME/ax/NODE.db, else
+ * ~/.local/state/ax/NODE.db) and starts its writer thread. The database
+ * itself is opened (and its directory made) by the writer, so a path
+ * that cannot be written shows as failing, not as an error here. If the
+ * log is open already, path NULL changes nothing (so a log opened before
+ * the node starts stays), and a path switches: reports not yet written
+ * go to the new database. Errors: AX_ENOMEM (no thread or memory), AX_EINVAL
+ * (no HOME to find the default path under). From a thread that is not a
+ * process.
+ */
+int ax__crash_log_open(const char *path);
+
+/*
+ * Writes what is queued (one last attempt if the database is failing),
+ * stops the writer and closes the database; reports that could not be
+ * written are counted as dropped and said on stderr. Reports of exits
+ * after this are not recorded. Accepts a log that is not open. From a
+ * thread that is not a process.
+ */
+void ax__crash_log_close(void);
+
+/*
+ * Waits until every report queued before the call is committed. Returns
+ * 0, or AX_ESTATE if the log is not open or the database cannot be
+ * written (after one more attempt; the reports stay queued). From a
+ * thread that is not a process.
+ */
+int ax__crash_log_flush(void);
+
+/* Sets the log's bounds (copied; NULL restores the defaults). The
+ * writer applies them from its next batch. Any thread. */
+void ax__crash_log_set_limits(const struct crash_log_limits *limits);
+
+/* Fills out with the log's counters. Any thread. */
+void ax__crash_log_stats(struct crash_log_stats *out);
+
+/*
+ * Records the exit of p with reason, if it is abnormal: not normal,
+ * shutdown or {shutdown, _}, nor killed while the node is stopping (the
+ * node's own stop is no crash). Builds the report from p's fields and
+ * queues it, or counts it dropped. In p's context, from the exit path,
+ * before p leaves its module version.
+ */
+void ax__crash_report(struct proc *p, ax_term_t reason);
+
+/* Queues a supervisor report (an ax_sup_hook_fn: the node installs it
+ * with ax_supervisor_set_hook). In the supervisor's process. */
+void ax__crash_sup_report(const ax_sup_report_t *report);
+
+/* ===================================================================== */
+/* Between the crash log's files (log.c, log_report.c, log_db.c)          */
+/* ===================================================================== */
+
+/* The text columns of each table, in the order the INSERTs bind them. */
+enum crash_field {
+    CF_PID,
+    CF_NAME,
+    CF_MODULE,
+    CF_VERSION,
+    CF_REASON,
+    CF_LAST_MESSAGE,
+    CF_STATE,
+    CF_MAILBOX,
+    CF_LINKS,
+    CF_MONITORS,
+    CF_ANCESTORS,
+    CF_BACKTRACE,
+    CF_COUNT
+};
+enum sup_field {
+    SF_SUPERVISOR,
+    SF_SUP_NAME,
+    SF_EVENT,
+    SF_CHILD_ID,
+    SF_CHILD_PID,
+    SF_NEW_PID,
+    SF_REASON,
+    SF_COUNT
+};
+/* The integer columns: a crash's, then a supervisor report's. */
+enum { N_MAILBOX_LEN, N_REDUCTIONS, N_HEAP_WORDS, N_COUNT };
+enum { N_RESTARTS };
+
+#define NO_FIELD UINT32_MAX
+
+/* One report, as text: fields are NUL-terminated strings after the
+ * struct, at the offsets in off (NO_FIELD: SQL NULL). One allocation. */
+struct report {
+    struct report *next; /* in the queue */
+    bool sup;            /* fields are sup_field's, else crash_field's */
+    int64_t time_us;
+    int64_t num[N_COUNT];
+    size_t size; /* of the block, for the queue's bound */
+    uint32_t off[CF_COUNT];
+};
+
+_Static_assert((int)SF_COUNT <= (int)CF_COUNT,
+               "report offsets hold either table");
+
+/* Field f of r, or NULL (SQL NULL). */
+static inline const char *report_field(const struct report *r, unsigned f)
+{
+    return r->off[f] == NO_FIELD ? NULL : (const char *)r + r->off[f];
+}
+
+/* Microseconds since the Unix epoch. */
+int64_t ax__crash_now_us(void);
+
+/* log_report.c: reports built from what they are about, in its process;
+ * malloc'd (one block: free() frees it), NULL when memory runs out. */
+struct report *ax__crash_report_new(struct proc *p, ax_term_t reason);
+struct report *ax__crash_sup_report_new(const ax_sup_report_t *s);
+
+/* log_db.c: the database, for the writer thread only. */
+struct crash_db;
+
+/* A handle on the database at path, whose rows name node and node_start
+ * (path and node are kept: they outlive it); nothing is opened until
+ * the first write. NULL when memory runs out. */
+struct crash_db *ax__crash_db_new(const char *path, const char *node,
+                                  int64_t node_start);
+/*
+ * Writes the list r, opening the database first if it is not open;
+ * returns what it could not write (NULL if all) and adds the count and
+ * bytes of what it wrote, and freed, to *n and *bytes. On a failure
+ * ax__crash_db_error says why and the connection is closed: the next
+ * call reopens it.
+ */
+struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
+                                  const struct crash_log_limits *l, uint64_t *n,
+                                  size_t *bytes);
+/* Why the last write failed. */
+const char *ax__crash_db_error(const struct crash_db *d);
+/* Closes the connection, if open, and frees d. Accepts NULL. */
+void ax__crash_db_free(struct crash_db *d);
+
+#endif /* AX_CRASH_LOG_H */

@@ -1,0 +1,550 @@
+/*
+ * log_db.c - the crash log's database (log.h), used by its writer thread
+ * alone.
+ *
+ * The database (WAL mode, synchronous=NORMAL: a committed transaction
+ * survives the process being killed; a busy timeout of BUSY_MS). Schema
+ * version 1, in PRAGMA user_version; also documented in ax(1):
+ *
+ *   crash              one row per abnormal exit
+ *     id               INTEGER PRIMARY KEY AUTOINCREMENT (never reused)
+ *     time             INTEGER, microseconds since the Unix epoch
+ *     node             TEXT, the node's name ("nonode" when it has none)
+ *     node_start       INTEGER, when the node started (us): with node and
+ *                      pid it names one process, as pids repeat between
+ *                      runs of a node
+ *     pid              TEXT, "<0.N.S>"
+ *     name             TEXT, its registered name, or NULL
+ *     module, version  TEXT, the module version it ran, or NULL
+ *     reason           TEXT, the exit reason printed (bounded)
+ *     last_message     TEXT, the message being handled (NULL for now)
+ *     state            TEXT, a handler's state printed (bounded), or NULL
+ *     mailbox          TEXT, the first MAILBOX_SHOWN messages left, as
+ *                      a list (each bounded)
+ *     links, monitors  TEXT, lists of pids (monitors: those it monitored)
+ *     ancestors        TEXT, [Parent] or []
+ *     backtrace        TEXT, the native backtrace of a fault (one frame
+ *                      a line, as backtrace.h), or NULL
+ *     mailbox_len      INTEGER, messages left in its queue
+ *     reductions       INTEGER
+ *     heap_words       INTEGER, heap capacity in 8-byte words
+ *     supervisor       TEXT, the supervisor's pid, child_id TEXT and
+ *     child_id,        restarts INTEGER: from the supervisor report that
+ *     restarts         names this pid, else NULL
+ *   supervisor_report  one row per supervisor action
+ *     id, time, node, node_start   as above
+ *     supervisor       TEXT, its pid; sup_name TEXT its name or NULL
+ *     event            TEXT: restart, give_up, start_error, shutdown_kill
+ *     child_id         TEXT (printed term), child_pid TEXT (the pid that
+ *                      died), new_pid TEXT (after a restart), or NULL
+ *     reason           TEXT (bounded); restarts INTEGER, the supervisor's
+ *                      restarts so far
+ *   Indexes: crash(time), crash(pid), crash(module), crash(name),
+ *   supervisor_report(time), supervisor_report(child_pid).
+ *
+ * A supervisor report may be queued before or after the crash report of
+ * the child it names (the child signals its exit before its exit hook
+ * runs), so the writer joins them either way: a supervisor report fills
+ * the crash row of its child_pid if there is one, and is otherwise kept
+ * in memory for PENDING_US, for the crash report that may follow.
+ *
+ * Retention: each transaction deletes rows older than max_age_s and rows
+ * beyond the newest max_rows (by id; ids only grow, so this keeps at
+ * most max_rows).
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SCHEMA_VERSION 1
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
+#define BUSY_MS 5000
+#define TXN_MAX 2000 /* reports per transaction */
+/*
+ * The writer gives its CPU up (sched_yield) every YIELD_EVERY rows, so a
+ * scheduler thread waiting for that CPU waits a hundred microseconds or
+ * so, not one of the kernel's time slices (milliseconds): see the
+ * crash_log_stall benchmark. Under full load it still gets its fair share
+ * (a lower priority would starve it, and the reports with it).
+ */
+#define YIELD_EVERY 32
+#define PENDING_MAX 64     /* supervisor reports awaiting a crash */
+#define PENDING_US 1000000 /* how long one is kept */
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS crash ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, node TEXT NOT NULL,"
+    " node_start INTEGER NOT NULL, pid TEXT NOT NULL, name TEXT,"
+    " module TEXT, version TEXT, reason TEXT NOT NULL, last_message TEXT,"
+    " state TEXT, mailbox TEXT, links TEXT, monitors TEXT, ancestors TEXT,"
+    " backtrace TEXT, mailbox_len INTEGER NOT NULL,"
+    " reductions INTEGER NOT NULL, heap_words INTEGER NOT NULL,"
+    " supervisor TEXT, child_id TEXT, restarts INTEGER);"
+    "CREATE INDEX IF NOT EXISTS crash_time ON crash (time);"
+    "CREATE INDEX IF NOT EXISTS crash_pid ON crash (pid);"
+    "CREATE INDEX IF NOT EXISTS crash_module ON crash (module);"
+    "CREATE INDEX IF NOT EXISTS crash_name ON crash (name);"
+    "CREATE TABLE IF NOT EXISTS supervisor_report ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, node TEXT NOT NULL,"
+    " node_start INTEGER NOT NULL, supervisor TEXT NOT NULL,"
+    " sup_name TEXT, event TEXT NOT NULL, child_id TEXT, child_pid TEXT,"
+    " new_pid TEXT, reason TEXT, restarts INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS supervisor_report_time"
+    " ON supervisor_report (time);"
+    "CREATE INDEX IF NOT EXISTS supervisor_report_child"
+    " ON supervisor_report (child_pid);"
+    "PRAGMA user_version = " TEXT(SCHEMA_VERSION) ";";
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_CRASH,
+    S_SUP,
+    S_SUP_FILL,
+    S_AGE_CRASH,
+    S_ROWS_CRASH,
+    S_AGE_SUP,
+    S_ROWS_SUP,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_CRASH] =
+        "INSERT INTO crash (time, node, node_start, pid, name, module,"
+        " version, reason, last_message, state, mailbox, links, monitors,"
+        " ancestors, backtrace, mailbox_len, reductions, heap_words,"
+        " supervisor, child_id, restarts)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    [S_SUP] =
+        "INSERT INTO supervisor_report (time, node, node_start, supervisor,"
+        " sup_name, event, child_id, child_pid, new_pid, reason, restarts)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* Bound as S_SUP is: the parameters it does not name are unused. */
+    [S_SUP_FILL] =
+        "UPDATE crash SET supervisor = ?4, child_id = ?7, restarts = ?11"
+        " WHERE pid = ?8 AND node = ?2 AND node_start = ?3"
+        " AND supervisor IS NULL",
+    [S_AGE_CRASH] = "DELETE FROM crash WHERE time < ?1",
+    [S_ROWS_CRASH] = "DELETE FROM crash"
+                     " WHERE id <= (SELECT max(id) FROM crash) - ?1",
+    [S_AGE_SUP] = "DELETE FROM supervisor_report WHERE time < ?1",
+    [S_ROWS_SUP] = "DELETE FROM supervisor_report"
+                   " WHERE id <= (SELECT max(id) FROM supervisor_report)"
+                   " - ?1",
+};
+
+/* Supervisor reports that named a pid with no crash row yet, oldest
+ * first (copies). */
+struct pending {
+    struct report *r[PENDING_MAX];
+    unsigned head;
+    unsigned n;
+};
+
+/* The writer's database: its connection (NULL until opened, and after a
+ * failure), and what it keeps across reconnections. */
+struct crash_db {
+    sqlite3 *conn;
+    sqlite3_stmt *stmt[S_COUNT];
+    const char *path;
+    const char *node;
+    int64_t node_start;
+    struct pending pending;
+    char err[256]; /* why the last attempt failed */
+};
+
+/* Notes why the connection failed; returns -1. */
+static int db_fail(struct crash_db *d, const char *what, int rc)
+{
+    snprintf(d->err, sizeof(d->err), "%s: %s", what,
+             d->conn ? sqlite3_errmsg(d->conn) : sqlite3_errstr(rc));
+    return -1;
+}
+
+/* Runs every statement of a script that takes no parameters. */
+static int run_script(struct crash_db *d, const char *sql)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    while (*sql) {
+        rc = sqlite3_prepare_v2(d->conn, sql, -1, &s, &sql);
+        if (rc != SQLITE_OK)
+            return db_fail(d, "prepare", rc);
+        if (!s)
+            break; /* only white space was left */
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+        if (rc != SQLITE_DONE) {
+            db_fail(d, "step", rc);
+            sqlite3_finalize(s); /* repeats the step's error */
+            return -1;
+        }
+        rc = sqlite3_finalize(s);
+        if (rc != SQLITE_OK)
+            return db_fail(d, "finalize", rc);
+    }
+    return 0;
+}
+
+/* Ends a failed transaction, keeping the failure that led here as the
+ * one said. If the rollback fails too, closing the connection (which
+ * every failure leads to) rolls back. */
+static void rollback(struct crash_db *d)
+{
+    char err[sizeof(d->err)];
+
+    if (sqlite3_get_autocommit(d->conn))
+        return;
+    memcpy(err, d->err, sizeof(err));
+    (void)run_script(d, "ROLLBACK");
+    memcpy(d->err, err, sizeof(err));
+}
+
+/* The first column of a one-row query, as text into buf. */
+static int query_text(struct crash_db *d, const char *sql, char *buf,
+                      size_t size)
+{
+    sqlite3_stmt *s;
+    const unsigned char *t;
+    int rc = sqlite3_prepare_v2(d->conn, sql, -1, &s, NULL);
+
+    if (rc != SQLITE_OK)
+        return db_fail(d, "prepare", rc);
+    rc = sqlite3_step(s);
+    t = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+    snprintf(buf, size, "%s", t ? (const char *)t : "");
+    if (rc != SQLITE_ROW) {
+        db_fail(d, sql, rc);
+        sqlite3_finalize(s); /* repeats the step's error */
+        return -1;
+    }
+    rc = sqlite3_finalize(s);
+    return rc == SQLITE_OK ? 0 : db_fail(d, "finalize", rc);
+}
+
+/* Creates the schema, or checks the one found is this version. */
+static int check_schema(struct crash_db *d)
+{
+    char v[32];
+
+    if (query_text(d, "PRAGMA user_version", v, sizeof(v)))
+        return -1;
+    if (atoi(v) == SCHEMA_VERSION)
+        return 0;
+    if (atoi(v) > SCHEMA_VERSION) {
+        snprintf(d->err, sizeof(d->err),
+                 "its schema (version %s) is newer than this ax's (%d)", v,
+                 SCHEMA_VERSION);
+        return -1;
+    }
+    if (run_script(d, "BEGIN IMMEDIATE"))
+        return -1;
+    if (run_script(d, schema_sql) || run_script(d, "COMMIT")) {
+        rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
+static void db_close(struct crash_db *d)
+{
+    for (unsigned i = 0; i < S_COUNT; i++) {
+        sqlite3_finalize(d->stmt[i]); /* codes of past steps: seen */
+        d->stmt[i] = NULL;
+    }
+    if (d->conn && sqlite3_close(d->conn) != SQLITE_OK)
+        fprintf(stderr, "ax: crash log: closing %s: %s\n", d->path,
+                sqlite3_errmsg(d->conn));
+    d->conn = NULL;
+}
+
+/* Makes the directories above path (mode 0700), as far as it can: the
+ * open that follows says what failed. */
+static void make_parents(const char *path)
+{
+    char *dir = strdup(path);
+
+    if (!dir)
+        return;
+    for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            break;
+        *s = '/';
+    }
+    free(dir);
+}
+
+static int db_open(struct crash_db *d)
+{
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    char mode[16];
+    int rc;
+
+    make_parents(d->path);
+    rc = sqlite3_open_v2(d->path, &d->conn, flags, NULL);
+    if (rc != SQLITE_OK) {
+        db_fail(d, "open", rc);
+        goto out_close;
+    }
+    rc = sqlite3_busy_timeout(d->conn, BUSY_MS);
+    if (rc != SQLITE_OK) {
+        db_fail(d, "busy timeout", rc);
+        goto out_close;
+    }
+    if (query_text(d, "PRAGMA journal_mode = WAL", mode, sizeof(mode)) ||
+        run_script(d, "PRAGMA synchronous = NORMAL") || check_schema(d))
+        goto out_close;
+    if (strcmp(mode, "wal") != 0) {
+        snprintf(d->err, sizeof(d->err), "WAL mode refused (%s)", mode);
+        goto out_close;
+    }
+    for (unsigned i = 0; i < S_COUNT; i++) {
+        rc = sqlite3_prepare_v2(d->conn, stmt_sql[i], -1, &d->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            db_fail(d, "prepare", rc);
+            goto out_close;
+        }
+    }
+    return 0;
+out_close:
+    db_close(d);
+    return -1;
+}
+
+/* Runs a prepared statement once and resets it. */
+static int step(struct crash_db *d, enum stmt_id id)
+{
+    sqlite3_stmt *s = d->stmt[id];
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s); /* returns the step's code again */
+    return rc == SQLITE_DONE ? 0 : db_fail(d, "write", rc);
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    return text ? sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC)
+                : sqlite3_bind_null(s, i);
+}
+
+/* Binds r to statement id: time, node, node_start, the text fields from
+ * parameter 4 on, then the integers. */
+static int bind_report(struct crash_db *d, enum stmt_id id,
+                       const struct report *r)
+{
+    sqlite3_stmt *s = d->stmt[id];
+    unsigned nf = r->sup ? SF_COUNT : CF_COUNT;
+    unsigned nn = r->sup ? 1 : N_COUNT;
+    int rc = sqlite3_bind_int64(s, 1, r->time_us);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(s, 2, d->node, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(s, 3, d->node_start);
+    for (unsigned i = 0; rc == SQLITE_OK && i < nf; i++)
+        rc = bind_text(s, 4 + (int)i, report_field(r, i));
+    for (unsigned i = 0; rc == SQLITE_OK && i < nn; i++)
+        rc = sqlite3_bind_int64(s, 4 + (int)(nf + i), r->num[i]);
+    return rc == SQLITE_OK ? 0 : db_fail(d, "bind", rc);
+}
+
+static void pending_drop_oldest(struct pending *pd)
+{
+    free(pd->r[pd->head]);
+    pd->head = (pd->head + 1) % PENDING_MAX;
+    pd->n--;
+}
+
+static void pending_free(struct pending *pd)
+{
+    while (pd->n)
+        pending_drop_oldest(pd);
+}
+
+/* Keeps a copy of supervisor report r; without memory the crash row
+ * that may follow just goes without its supervisor. */
+static void pending_add(struct pending *pd, const struct report *r)
+{
+    struct report *c = malloc(r->size);
+
+    if (!c)
+        return;
+    memcpy(c, r, r->size);
+    if (pd->n == PENDING_MAX)
+        pending_drop_oldest(pd);
+    pd->r[(pd->head + pd->n) % PENDING_MAX] = c;
+    pd->n++;
+}
+
+/* The kept supervisor report naming crash report r's pid, or NULL;
+ * forgets those more than PENDING_US older than r. */
+static const struct report *pending_find(struct pending *pd,
+                                         const struct report *r)
+{
+    const char *pid = report_field(r, CF_PID);
+
+    while (pd->n && pd->r[pd->head]->time_us < r->time_us - PENDING_US)
+        pending_drop_oldest(pd);
+    for (unsigned i = 0; i < pd->n; i++) {
+        const struct report *s = pd->r[(pd->head + i) % PENDING_MAX];
+        const char *child = report_field(s, SF_CHILD_PID);
+
+        if (child && pid && strcmp(child, pid) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* Binds a crash row's supervisor, child_id and restarts (?19 to ?21)
+ * from supervisor report s, or NULL. */
+static int bind_supervisor(struct crash_db *d, const struct report *s)
+{
+    sqlite3_stmt *st = d->stmt[S_CRASH];
+    int rc = bind_text(st, 19, s ? report_field(s, SF_SUPERVISOR) : NULL);
+
+    if (rc == SQLITE_OK)
+        rc = bind_text(st, 20, s ? report_field(s, SF_CHILD_ID) : NULL);
+    if (rc == SQLITE_OK)
+        rc = s ? sqlite3_bind_int64(st, 21, s->num[N_RESTARTS])
+               : sqlite3_bind_null(st, 21);
+    return rc == SQLITE_OK ? 0 : db_fail(d, "bind", rc);
+}
+
+static int insert_crash(struct crash_db *d, const struct report *r)
+{
+    const struct report *s = d->pending.n ? pending_find(&d->pending, r) : NULL;
+
+    if (bind_report(d, S_CRASH, r) || bind_supervisor(d, s))
+        return -1;
+    return step(d, S_CRASH);
+}
+
+/* Inserts supervisor report r, and fills its child's crash row (or
+ * keeps r for it). */
+static int insert_sup(struct crash_db *d, const struct report *r)
+{
+    if (bind_report(d, S_SUP, r) || step(d, S_SUP))
+        return -1;
+    if (!report_field(r, SF_CHILD_PID))
+        return 0;
+    if (bind_report(d, S_SUP_FILL, r) || step(d, S_SUP_FILL))
+        return -1;
+    if (sqlite3_changes(d->conn) == 0)
+        pending_add(&d->pending, r);
+    return 0;
+}
+
+static int prune_one(struct crash_db *d, enum stmt_id id, int64_t value)
+{
+    int rc = sqlite3_bind_int64(d->stmt[id], 1, value);
+
+    if (rc != SQLITE_OK)
+        return db_fail(d, "bind", rc);
+    return step(d, id);
+}
+
+static int prune(struct crash_db *d, const struct crash_log_limits *l)
+{
+    int64_t cutoff = ax__crash_now_us() - (int64_t)l->max_age_s * 1000000;
+    int64_t rows = (int64_t)l->max_rows;
+
+    return prune_one(d, S_AGE_CRASH, cutoff) ||
+                   prune_one(d, S_ROWS_CRASH, rows) ||
+                   prune_one(d, S_AGE_SUP, cutoff) ||
+                   prune_one(d, S_ROWS_SUP, rows)
+               ? -1
+               : 0;
+}
+
+/*
+ * Writes up to TXN_MAX reports from r in one transaction, with pruning;
+ * *next gets the first report not in it. Nothing is written on failure.
+ */
+static int write_txn(struct crash_db *d, struct report *r,
+                     const struct crash_log_limits *l, struct report **next)
+{
+    unsigned n = 0;
+
+    if (step(d, S_BEGIN))
+        return -1;
+    for (; r && n < TXN_MAX; r = r->next, n++) {
+        if (n % YIELD_EVERY == YIELD_EVERY - 1)
+            (void)sched_yield(); /* cannot fail on Linux */
+        if (r->sup ? insert_sup(d, r) : insert_crash(d, r))
+            goto out_rollback;
+    }
+    if (prune(d, l) || step(d, S_COMMIT))
+        goto out_rollback;
+    *next = r;
+    return 0;
+out_rollback:
+    rollback(d);
+    return -1;
+}
+
+struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
+                                  const struct crash_log_limits *l, uint64_t *n,
+                                  size_t *bytes)
+{
+    struct report *next;
+
+    if (!d->conn && db_open(d))
+        return r;
+    while (r) {
+        if (write_txn(d, r, l, &next)) {
+            db_close(d);
+            return r;
+        }
+        while (r != next) {
+            struct report *done = r;
+
+            r = r->next;
+            *n += 1;
+            *bytes += done->size;
+            free(done);
+        }
+    }
+    return NULL;
+}
+
+struct crash_db *ax__crash_db_new(const char *path, const char *node,
+                                  int64_t node_start)
+{
+    struct crash_db *d = calloc(1, sizeof(*d));
+
+    if (d) {
+        d->path = path;
+        d->node = node;
+        d->node_start = node_start;
+    }
+    return d;
+}
+
+const char *ax__crash_db_error(const struct crash_db *d)
+{
+    return d->err;
+}
+
+void ax__crash_db_free(struct crash_db *d)
+{
+    if (!d)
+        return;
+    db_close(d);
+    pending_free(&d->pending);
+    free(d);
+}

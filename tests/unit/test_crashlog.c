@@ -1,0 +1,754 @@
+/*
+ * test_crashlog.c - the crash log: which exits it reports and what a
+ * report holds, supervisor reports, a storm of 100,000 crashes with none
+ * lost, a database that cannot be written (the node lives on and counts
+ * what it drops; the reports wait for it to come back), retention, and a
+ * node killed mid-storm leaving an intact database.
+ *
+ * Each test writes to a database in a fresh directory of its own, read
+ * back here with SQLite directly.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crash/log.h"
+#include "mod_util.h"
+#include "proc_util.h"
+
+#define STORM 100000
+#define BATCH 1000
+/* The sanitizers would catch the fault first, and must not. */
+#define RAW_FAULT __attribute__((no_sanitize("undefined", "address")))
+
+static char dir[MOD_PATH_LEN];
+static char db_path[MOD_PATH_LEN + 16];
+/* Texts the root leaves for the test's thread (its pids, printed). */
+static char pid_text[4][64];
+
+static void setup(void)
+{
+    mod_dir_make(dir, "crashlog");
+    snprintf(db_path, sizeof(db_path), "%s/crash.db", dir);
+    cr_assert_eq(ax_crash_log_set_path(db_path), 0);
+    ax__crash_log_set_limits(NULL);
+}
+
+static void teardown(void)
+{
+    mod_dir_remove(dir);
+}
+
+TestSuite(crashlog, .init = setup, .fini = teardown);
+
+static ax_term_t A(const char *name)
+{
+    return ax_atom(name);
+}
+
+static ax_term_t T2(ax_term_t a, ax_term_t b)
+{
+    return ax_tuple(ax_heap(), 2, a, b);
+}
+
+static ax_term_t T3(ax_term_t a, ax_term_t b, ax_term_t c)
+{
+    return ax_tuple(ax_heap(), 3, a, b, c);
+}
+
+/* Keeps pid's text in pid_text[i]. */
+static void note_pid(size_t i, ax_term_t pid)
+{
+    char *s = ax_format(pid, NULL, NULL);
+
+    snprintf(pid_text[i], sizeof(pid_text[i]), "%s", s ? s : "?");
+    free(s);
+}
+
+/* --- Reading the database back -------------------------------------------- */
+
+static sqlite3 *open_db(const char *path)
+{
+    sqlite3 *db = NULL;
+
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+                 SQLITE_OK, "open %s", path);
+    cr_assert_eq(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
+    return db;
+}
+
+static void close_db(sqlite3 *db)
+{
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+/* The first column of the first row of sql (one optional text
+ * parameter), as text in buf ("NULL" for SQL NULL, "" for no row). */
+static void query(sqlite3 *db, const char *sql, const char *param, char *buf,
+                  size_t size)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s: %s",
+                 sql, sqlite3_errmsg(db));
+    if (param)
+        cr_assert_eq(sqlite3_bind_text(s, 1, param, -1, SQLITE_STATIC),
+                     SQLITE_OK);
+    rc = sqlite3_step(s);
+    cr_assert(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", sql,
+              sqlite3_errmsg(db));
+    snprintf(buf, size, "%s",
+             rc != SQLITE_ROW ? ""
+             : sqlite3_column_type(s, 0) == SQLITE_NULL
+                 ? "NULL"
+                 : (const char *)sqlite3_column_text(s, 0));
+    cr_assert_eq(sqlite3_finalize(s), SQLITE_OK);
+}
+
+static long long query_int(sqlite3 *db, const char *sql, const char *param)
+{
+    char buf[64];
+
+    query(db, sql, param, buf, sizeof(buf));
+    return atoll(buf);
+}
+
+/* Column col of the crash row of pid. */
+static void crash_field(sqlite3 *db, const char *col, const char *pid,
+                        char *buf, size_t size)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT %s FROM crash WHERE pid = ?", col);
+    query(db, sql, pid, buf, size);
+}
+
+static void assert_crash_field(sqlite3 *db, const char *pid, const char *col,
+                               const char *want)
+{
+    char got[1024];
+
+    crash_field(db, col, pid, got, sizeof(got));
+    cr_assert_str_eq(got, want, "%s of %s: got %s, not %s", col, pid, got,
+                     want);
+}
+
+/* --- Running a node ------------------------------------------------------- */
+
+/* Starts a node, runs fn as its root, and waits until every report is
+ * written (the node still runs: stop_node ends it). */
+static void run_and_flush(ax_body_fn fn)
+{
+    ax_node_opts_t o = {.schedulers = 2};
+    char *reason = NULL;
+
+    cr_assert_eq(ax_node_start(&o), 0);
+    cr_assert_eq(ax_node_run(fn, AX_NIL, &reason), 0, "root: %s",
+                 reason ? reason : "?");
+    free(reason);
+    cr_assert_eq(ax__crash_log_flush(), 0);
+}
+
+static void stop_node(void)
+{
+    cr_assert_eq(ax_node_stop(), 0);
+}
+
+static void exit_with(ax_term_t reason)
+{
+    ax_exit(reason);
+}
+
+/* Spawns fn(arg) monitored and waits for its 'DOWN'. */
+static ax_term_t spawn_and_wait(ax_body_fn fn, ax_term_t arg)
+{
+    ax_term_t pid;
+    ax_term_t ref;
+    ax_term_t m;
+
+    CHECK(ax_spawn_monitor(fn, arg, &pid, &ref) == 0);
+    CHECK(ax_receive(
+              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
+              5000, &m, NULL) == 0);
+    return pid;
+}
+
+/* Waits until the root is the node's last process. */
+static void wait_alone(void)
+{
+    ax_node_stats_t st;
+
+    for (int i = 0; i < 60000; i++) {
+        ax_node_stats(&st);
+        if (st.processes <= 1)
+            return;
+        ax_sleep(1);
+    }
+    CHECK(!"processes still alive");
+}
+
+/* --- Which exits are reported --------------------------------------------- */
+
+static void wait_forever(ax_term_t arg)
+{
+    ax_term_t m;
+
+    (void)arg;
+    ax_receive(A("never_sent"), AX_INFINITY, &m, NULL);
+}
+
+static void mixed_exits(ax_term_t arg)
+{
+    ax_term_t pid;
+    ax_term_t ref;
+    ax_term_t m;
+
+    (void)arg;
+    note_pid(0, spawn_and_wait(exit_with, T2(A("boom"), ax_int(NULL, 1))));
+    spawn_and_wait(exit_with, A("normal"));
+    spawn_and_wait(exit_with, A("shutdown"));
+    spawn_and_wait(exit_with, T2(A("shutdown"), A("why")));
+    CHECK(ax_spawn_monitor(wait_forever, AX_NIL, &pid, &ref) == 0);
+    ax_exit_signal(pid, A("kill"));
+    CHECK(ax_receive(
+              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
+              5000, &m, NULL) == 0);
+    note_pid(1, pid);
+}
+
+Test(crashlog, abnormal_exits_only)
+{
+    sqlite3 *db;
+
+    run_and_flush(mixed_exits);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 2);
+    assert_crash_field(db, pid_text[0], "reason", "{boom, 1}");
+    assert_crash_field(db, pid_text[1], "reason", "killed");
+    close_db(db);
+    stop_node();
+}
+
+/* --- What a report holds -------------------------------------------------- */
+
+/* Registered, linked and monitoring its parent, three messages left
+ * in its queue: then a crash. */
+static void leaves_a_mailbox(ax_term_t parent)
+{
+    ax_term_t ref;
+    ax_term_t m;
+
+    CHECK(ax_register(A("crashy"), ax_self()) == 0);
+    CHECK(ax_link(parent) == 0);
+    CHECK(ax_monitor(parent, &ref) == 0);
+    ax_send(ax_self(), A("m1"));
+    ax_send(ax_self(), ax_string(ax_heap(), "m2"));
+    ax_send(ax_self(), T2(A("m3"), ax_int(NULL, 3)));
+    ax_send(ax_self(), A("go"));
+    CHECK(ax_receive(A("go"), 5000, &m, NULL) == 0);
+    ax_exit(T2(A("bad"), A("thing")));
+}
+
+static ax_term_t crash_on_message(ax_term_t msg, ax_term_t state)
+{
+    if (msg == A("crash"))
+        ax_exit(A("told_to"));
+    return state;
+}
+
+RAW_FAULT static void null_deref(ax_term_t arg)
+{
+    volatile int *p = NULL;
+
+    (void)arg;
+    *p = 1;
+}
+
+static void fields_root(ax_term_t arg)
+{
+    ax_term_t pid;
+    ax_term_t ref;
+    ax_term_t m;
+
+    (void)arg;
+    ax_trap_exit(true);
+    note_pid(0, ax_self());
+    note_pid(1, spawn_and_wait(leaves_a_mailbox, ax_self()));
+    CHECK(ax_spawn_handler(crash_on_message, T2(A("counter"), ax_int(NULL, 7)),
+                           &pid) == 0);
+    CHECK(ax_monitor(pid, &ref) == 0);
+    ax_send(pid, A("crash"));
+    CHECK(ax_receive(
+              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
+              5000, &m, NULL) == 0);
+    note_pid(2, pid);
+    note_pid(3, spawn_and_wait(null_deref, AX_NIL));
+}
+
+Test(crashlog, report_fields)
+{
+    char parent[80];
+    char buf[4096];
+    sqlite3 *db;
+
+    run_and_flush(fields_root);
+    db = open_db(db_path);
+    snprintf(parent, sizeof(parent), "[%s]", pid_text[0]);
+    assert_crash_field(db, pid_text[1], "name", "crashy");
+    assert_crash_field(db, pid_text[1], "reason", "{bad, thing}");
+    assert_crash_field(db, pid_text[1], "mailbox_len", "3");
+    assert_crash_field(db, pid_text[1], "mailbox", "[m1, \"m2\", {m3, 3}]");
+    assert_crash_field(db, pid_text[1], "links", parent);
+    assert_crash_field(db, pid_text[1], "monitors", parent);
+    assert_crash_field(db, pid_text[1], "ancestors", parent);
+    assert_crash_field(db, pid_text[1], "state", "NULL");
+    assert_crash_field(db, pid_text[1], "module", "NULL");
+    assert_crash_field(db, pid_text[1], "node", "nonode");
+    cr_assert_gt(query_int(db, "SELECT reductions FROM crash WHERE pid = ?",
+                           pid_text[1]),
+                 0);
+    cr_assert_gt(query_int(db, "SELECT heap_words FROM crash WHERE pid = ?",
+                           pid_text[1]),
+                 0);
+    cr_assert_gt(
+        query_int(db, "SELECT time FROM crash WHERE pid = ?", pid_text[1]),
+        (long long)(time(NULL) - 60) * 1000000);
+    assert_crash_field(db, pid_text[2], "state", "{counter, 7}");
+    assert_crash_field(db, pid_text[2], "reason", "told_to");
+    assert_crash_field(db, pid_text[3], "reason", "{signal, sigsegv, 0}");
+    crash_field(db, "backtrace", pid_text[3], buf, sizeof(buf));
+    cr_assert(strncmp(buf, "#0 ", 3) == 0, "backtrace: %s", buf);
+    close_db(db);
+    stop_node();
+}
+
+/* --- Supervisor reports --------------------------------------------------- */
+
+static ax_term_t child_spec(const char *id)
+{
+    ax_term_t keys[2] = {A("id"), A("start")};
+    ax_term_t vals[2] = {
+        A(id), T2(A("sup_worker"),
+                  ax_list_v(ax_heap(), 2, (ax_term_t[]){ax_self(), A(id)}))};
+
+    return ax_map_from(ax_heap(), 2, keys, vals);
+}
+
+static ax_term_t sup_flags(int64_t intensity)
+{
+    ax_term_t keys[2] = {A("strategy"), A("intensity")};
+    ax_term_t vals[2] = {A("one_for_one"), ax_int(NULL, intensity)};
+
+    return ax_map_from(ax_heap(), 2, keys, vals);
+}
+
+/* Waits for {started, Tag, Pid}; returns Pid. */
+static ax_term_t started(const char *tag)
+{
+    ax_term_t m;
+
+    CHECK(ax_receive(T3(A("started"), A(tag), AX_ANY), 5000, &m, NULL) == 0);
+    return ax_tuple_get(m, 2);
+}
+
+static void supervised_root(ax_term_t arg)
+{
+    ax_term_t sup;
+    ax_term_t why;
+    ax_term_t child;
+    ax_term_t m;
+
+    (void)arg;
+    ax_trap_exit(true);
+    CHECK(ax_module_add_path(dir) == 0);
+    CHECK(ax_supervisor_start(
+              A("sup_a"), sup_flags(10),
+              ax_list_v(ax_heap(), 1, (ax_term_t[]){child_spec("w")}), &sup,
+              &why) == 0);
+    note_pid(0, sup);
+    child = started("w");
+    note_pid(1, child);
+    ax_cast(child, T2(A("exit"), A("boom")));
+    note_pid(2, started("w"));
+    CHECK(ax_gen_stop(sup, A("shutdown"), 5000) == 0);
+    /* One that gives up at the first crash. */
+    CHECK(ax_supervisor_start(
+              AX_NONE, sup_flags(0),
+              ax_list_v(ax_heap(), 1, (ax_term_t[]){child_spec("g")}), &sup,
+              &why) == 0);
+    child = started("g");
+    note_pid(3, child);
+    ax_cast(child, T2(A("exit"), A("bang")));
+    CHECK(ax_receive(T3(A("EXIT"), sup, AX_ANY), 5000, &m, NULL) == 0);
+}
+
+Test(crashlog, supervisor_reports)
+{
+    char out[MOD_PATH_LEN + 16];
+    char want[256];
+    sqlite3 *db;
+
+    snprintf(out, sizeof(out), "%s/sup_worker.so", dir);
+    mod_build("sup_worker.c", out);
+    run_and_flush(supervised_root);
+    db = open_db(db_path);
+    snprintf(want, sizeof(want), "restart w %s %s %s boom 1 sup_a", pid_text[1],
+             pid_text[2], pid_text[0]);
+    query(db,
+          "SELECT event || ' ' || child_id || ' ' || child_pid || ' ' ||"
+          " new_pid || ' ' || supervisor || ' ' || reason || ' ' ||"
+          " restarts || ' ' || sup_name FROM supervisor_report"
+          " WHERE child_pid = ?",
+          pid_text[1], out, sizeof(out));
+    cr_assert_str_eq(out, want);
+    assert_crash_field(db, pid_text[1], "module", "sup_worker");
+    assert_crash_field(db, pid_text[1], "version", "1");
+    assert_crash_field(db, pid_text[1], "supervisor", pid_text[0]);
+    assert_crash_field(db, pid_text[1], "child_id", "w");
+    assert_crash_field(db, pid_text[1], "restarts", "1");
+    query(db, "SELECT event FROM supervisor_report WHERE child_pid = ?",
+          pid_text[3], out, sizeof(out));
+    cr_assert_str_eq(out, "give_up");
+    assert_crash_field(db, pid_text[3], "child_id", "g");
+    /* Children stopped with shutdown, and the supervisor that gave up
+     * (its reason is shutdown), left no crash report. */
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 2);
+    close_db(db);
+    stop_node();
+}
+
+/* --- A storm -------------------------------------------------------------- */
+
+/* Spawns n processes that exit with reason storm, BATCH at a time. */
+static void storm(int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        CHECK(ax_spawn(exit_with, A("storm"), NULL) == 0);
+        if (i % BATCH == BATCH - 1)
+            ax_sleep(1);
+    }
+}
+
+static void storm_root(ax_term_t arg)
+{
+    (void)arg;
+    storm(STORM);
+    wait_alone();
+}
+
+Test(crashlog, storm_of_100000_loses_nothing, .timeout = 300)
+{
+    struct crash_log_limits l = {.max_rows = 10 * STORM};
+    struct crash_log_stats st;
+    sqlite3 *db;
+
+    ax__crash_log_set_limits(&l);
+    run_and_flush(storm_root);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash"
+                           " WHERE reason = 'storm'",
+                           NULL),
+                 STORM);
+    cr_assert_eq(query_int(db, "SELECT count(DISTINCT pid) FROM crash", NULL),
+                 STORM);
+    close_db(db);
+    ax__crash_log_stats(&st);
+    cr_assert_eq(st.dropped, 0);
+    cr_assert_eq(st.queued, 0);
+    cr_assert_eq(st.written, STORM);
+    stop_node();
+}
+
+/* --- A database that cannot be written ------------------------------------ */
+
+static void fifty_crashes(ax_term_t arg)
+{
+    (void)arg;
+    for (int i = 0; i < 50; i++)
+        spawn_and_wait(exit_with, A("unheard"));
+}
+
+/* Sends this test's stderr to a file in its directory. */
+static void capture_stderr(void)
+{
+    char path[MOD_PATH_LEN + 16];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    cr_assert_eq(close(fd), 0);
+}
+
+/* How many lines of what the test wrote to stderr contain s. */
+static int stderr_lines_with(const char *s)
+{
+    char path[MOD_PATH_LEN + 16];
+    char line[1024];
+    int n = 0;
+    FILE *f;
+
+    fflush(stderr);
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    f = fopen(path, "r");
+    cr_assert(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, s) != NULL;
+    fclose(f);
+    return n;
+}
+
+Test(crashlog, unwritable_database_counts_drops)
+{
+    struct crash_log_limits l = {.max_queued = 10, .retry_ms = 20};
+    ax_node_opts_t o = {.schedulers = 2};
+    struct crash_log_stats st;
+
+    capture_stderr();
+    /* A path under a regular file fails even for root. */
+    cr_assert_eq(ax_crash_log_set_path("/dev/null/crash.db"), 0);
+    ax__crash_log_set_limits(&l);
+    cr_assert_eq(ax_node_start(&o), 0);
+    cr_assert_eq(ax_node_run(fifty_crashes, AX_NIL, NULL), 0);
+    cr_assert_eq(ax__crash_log_flush(), AX_ESTATE);
+    ax__crash_log_stats(&st);
+    cr_assert(st.failing);
+    cr_assert_eq(st.queued, 10);
+    cr_assert_eq(st.dropped, 40);
+    /* The node still serves. */
+    cr_assert_eq(ax_node_run(fifty_crashes, AX_NIL, NULL), 0);
+    stop_node();
+    ax__crash_log_stats(&st);
+    cr_assert_eq(st.queued, 0);
+    cr_assert_eq(st.dropped, 100);
+    cr_assert_eq(stderr_lines_with("cannot write /dev/null/crash.db"), 1);
+    cr_assert_eq(stderr_lines_with("10 reports could not be written"), 1);
+}
+
+static void ten_crashes(ax_term_t arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++)
+        spawn_and_wait(exit_with, A("kept"));
+}
+
+Test(crashlog, reports_wait_for_the_database)
+{
+    struct crash_log_limits l = {.retry_ms = 20};
+    char blocker[MOD_PATH_LEN + 16];
+    char path[MOD_PATH_LEN + 32];
+    ax_node_opts_t o = {.schedulers = 2};
+    FILE *f;
+    sqlite3 *db;
+
+    capture_stderr();
+    /* The database's directory is a file, until it is removed. */
+    snprintf(blocker, sizeof(blocker), "%s/later", dir);
+    snprintf(path, sizeof(path), "%s/crash.db", blocker);
+    cr_assert((f = fopen(blocker, "w")) && fclose(f) == 0);
+    cr_assert_eq(ax_crash_log_set_path(path), 0);
+    ax__crash_log_set_limits(&l);
+    cr_assert_eq(ax_node_start(&o), 0);
+    cr_assert_eq(ax_node_run(ten_crashes, AX_NIL, NULL), 0);
+    cr_assert_eq(ax__crash_log_flush(), AX_ESTATE);
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(ax__crash_log_flush(), 0);
+    db = open_db(path);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 10);
+    close_db(db);
+    stop_node();
+    cr_assert_eq(stderr_lines_with("writing to"), 1);
+}
+
+/* --- Retention ------------------------------------------------------------ */
+
+static void twenty_five_crashes(ax_term_t arg)
+{
+    (void)arg;
+    for (int i = 0; i < 25; i++)
+        spawn_and_wait(exit_with, A("old"));
+}
+
+static void one_crash(ax_term_t arg)
+{
+    (void)arg;
+    spawn_and_wait(exit_with, A("new"));
+}
+
+Test(crashlog, retention_by_rows_and_age)
+{
+    struct crash_log_limits l = {.max_rows = 10};
+    sqlite3 *db;
+
+    ax__crash_log_set_limits(&l);
+    run_and_flush(twenty_five_crashes);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 10);
+    cr_assert_eq(query_int(db, "SELECT min(id) FROM crash", NULL), 16);
+    l.max_age_s = 1;
+    ax__crash_log_set_limits(&l);
+    sleep(2);
+    cr_assert_eq(ax_node_run(one_crash, AX_NIL, NULL), 0);
+    cr_assert_eq(ax__crash_log_flush(), 0);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 1);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash"
+                           " WHERE reason = 'new'",
+                           NULL),
+                 1);
+    close_db(db);
+    stop_node();
+}
+
+/* --- Paths ---------------------------------------------------------------- */
+
+Test(crashlog, default_path_and_node_name)
+{
+    char path[MOD_PATH_LEN + 32];
+    sqlite3 *db;
+
+    cr_assert_eq(setenv("XDG_STATE_HOME", dir, 1), 0);
+    cr_assert_eq(ax__crash_log_set_node("a/b"), AX_EINVAL);
+    cr_assert_eq(ax__crash_log_set_node("alpha"), 0);
+    cr_assert_eq(ax_crash_log_set_path(""), AX_EINVAL);
+    cr_assert_eq(ax_crash_log_set_path(NULL), 0);
+    run_and_flush(one_crash);
+    cr_assert_eq(ax_crash_log_set_path(db_path), AX_ESTATE);
+    snprintf(path, sizeof(path), "%s/ax/alpha.db", dir);
+    db = open_db(path);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash"
+                           " WHERE node = 'alpha'",
+                           NULL),
+                 1);
+    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 1);
+    query(db, "PRAGMA journal_mode", NULL, path, sizeof(path));
+    cr_assert_str_eq(path, "wal");
+    close_db(db);
+    stop_node();
+}
+
+static void thousand_crashes(ax_term_t arg)
+{
+    (void)arg;
+    storm(BATCH);
+    wait_alone();
+}
+
+Test(crashlog, switching_carries_the_queue_over)
+{
+    struct crash_log_limits l = {.retry_ms = 60000};
+    ax_node_opts_t o = {.schedulers = 2};
+    struct crash_log_stats st;
+    sqlite3 *db;
+
+    capture_stderr();
+    cr_assert_eq(ax_crash_log_set_path("/dev/null/crash.db"), 0);
+    ax__crash_log_set_limits(&l);
+    cr_assert_eq(ax_node_start(&o), 0);
+    cr_assert_eq(ax_node_run(thousand_crashes, AX_NIL, NULL), 0);
+    cr_assert_eq(ax__crash_log_flush(), AX_ESTATE);
+    cr_assert_eq(ax__crash_log_open(db_path), 0);
+    cr_assert_eq(ax__crash_log_flush(), 0);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), BATCH);
+    close_db(db);
+    ax__crash_log_stats(&st);
+    cr_assert_eq(st.dropped, 0);
+    stop_node();
+}
+
+/* --- Killed in a storm ---------------------------------------------------- */
+
+/* Crashes processes for ever, a batch at a time, so that however slow
+ * they are to exit they never fill the process table. */
+static void endless_storm(ax_term_t arg)
+{
+    ax_node_stats_t st;
+
+    (void)arg;
+    for (;;) {
+        storm(BATCH);
+        do {
+            ax_sleep(1);
+            ax_node_stats(&st);
+        } while (st.processes > 4 * BATCH);
+    }
+}
+
+/* The child: a node crashing processes until it is killed. */
+static _Noreturn void storm_child(void)
+{
+    ax_node_opts_t o = {.schedulers = 2};
+
+    if (ax_node_start(&o) == 0)
+        ax_node_run(endless_storm, AX_NIL, NULL);
+    _exit(1);
+}
+
+/* Waits until the database holds at least n crash reports; returns how
+ * many it saw. */
+static long long wait_for_rows(long long n)
+{
+    long long seen = 0;
+    sqlite3 *db;
+
+    for (int i = 0; i < 600 && seen < n; i++) {
+        usleep(50000);
+        if (access(db_path, F_OK) != 0)
+            continue;
+        db = open_db(db_path);
+        if (query_int(db, "PRAGMA user_version", NULL) == 1)
+            seen = query_int(db, "SELECT count(*) FROM crash", NULL);
+        close_db(db);
+    }
+    return seen;
+}
+
+Test(crashlog, sigkill_in_a_storm_leaves_an_intact_database, .timeout = 120)
+{
+    struct crash_log_limits l = {.max_rows = 100 * STORM};
+    char check[64];
+    long long seen;
+    long long rows;
+    sqlite3 *db;
+    pid_t child;
+    int status;
+
+    ax__crash_log_set_limits(&l);
+    fflush(NULL);
+    child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0)
+        storm_child();
+    seen = wait_for_rows(20000);
+    cr_assert_eq(kill(child, SIGKILL), 0);
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+              "the storm ended before it was killed (status %#x)", status);
+    cr_assert_geq(seen, 20000);
+    db = open_db(db_path);
+    query(db, "PRAGMA integrity_check", NULL, check, sizeof(check));
+    cr_assert_str_eq(check, "ok");
+    rows = query_int(db, "SELECT count(*) FROM crash", NULL);
+    cr_assert_geq(rows, seen);
+    /* Whole transactions: no hole in the ids, every row complete. */
+    cr_assert_eq(query_int(db, "SELECT max(id) - min(id) + 1 FROM crash", NULL),
+                 rows);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash WHERE"
+                           " reason = 'storm' AND pid LIKE '<0.%.%>'"
+                           " AND time > 0 AND mailbox = '[]'"
+                           " AND links = '[]' AND node = 'nonode'",
+                           NULL),
+                 rows);
+    close_db(db);
+}
