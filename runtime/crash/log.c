@@ -24,7 +24,7 @@
 #define DEFAULT_MAX_ROWS 100000
 #define DEFAULT_MAX_AGE_S (30u * 24 * 3600)
 #define DEFAULT_MAX_QUEUED 1000000
-#define DEFAULT_MAX_QUEUED_BYTES ((size_t)128 << 20)
+#define DEFAULT_MAX_QUEUED_BYTES ((size_t)256 << 20)
 #define DEFAULT_RETRY_MS 1000
 
 /* --- The queue ------------------------------------------------------------ */

@@ -33,7 +33,7 @@ struct crash_log_limits {
     size_t max_rows;         /* rows kept per table; 100,000 */
     uint64_t max_age_s;      /* older rows are pruned; 30 days */
     size_t max_queued;       /* reports in memory; 1,000,000 */
-    size_t max_queued_bytes; /* their bytes; 128 MiB */
+    size_t max_queued_bytes; /* their bytes; 256 MiB */
     unsigned retry_ms;       /* between attempts when failing; 1000 */
 };
 

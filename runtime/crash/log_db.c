@@ -66,7 +66,7 @@
 #define TEXT_(x) #x
 #define TEXT(x) TEXT_(x)
 #define BUSY_MS 5000
-#define TXN_MAX 2000 /* reports per transaction */
+#define TXN_MAX 10000 /* reports per transaction */
 /*
  * The writer gives its CPU up (sched_yield) every YIELD_EVERY rows, so a
  * scheduler thread waiting for that CPU waits a hundred microseconds or

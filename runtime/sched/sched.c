@@ -269,19 +269,32 @@ static struct proc *pick_random(struct sched *s)
     return ring_get(s);
 }
 
+/*
+ * The next process to run. runnext goes first (a woken partner runs at
+ * once), but only RUNNEXT_STREAK times in a row: after that the queue
+ * and the global list get their turn, so a ping-pong pair (which keeps
+ * refilling runnext) cannot starve everyone else, as in Go's scheduler.
+ */
+#define RUNNEXT_STREAK 32
+
 static struct proc *find_work(struct sched *s)
 {
     struct node *n = &ax__node;
     struct proc *p = s->runnext;
 
-    if (p) {
+    if (p && s->streak < RUNNEXT_STREAK) {
         s->runnext = NULL;
+        s->streak++;
         return p;
     }
+    s->streak = 0;
     p = n->seed ? pick_random(s) : ring_get(s);
-    if (p)
-        return p;
-    p = global_get(s);
+    if (!p)
+        p = global_get(s);
+    if (!p && s->runnext) {
+        p = s->runnext;
+        s->runnext = NULL;
+    }
     if (p)
         return p;
     for (unsigned i = 1; i < n->nscheds; i++) {

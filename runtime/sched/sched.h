@@ -48,6 +48,7 @@ struct sched {
     _Atomic(uint32_t) rq_tail;
     _Atomic(struct proc *) rq[RQ_SIZE];
     struct proc *runnext;
+    unsigned streak;              /* runnext picks in a row */
     struct stack_pool stacks;
     struct freed freed;           /* slots of processes that ended here */
     /* Messages the running process sent in a row to one destination,

@@ -19,8 +19,10 @@ echo "$err" | grep -q "^ax crashes: $dir/ax/n1.db: no crash log there" || fail "
 
 # A child that crashes on each tick, under a supervisor that never gives up.
 printf '{supervisor, s, #{strategy => one_for_one, intensity => 1000, period => 1},\n [#{id => f, name => flaky, start => {flaky, [1.0]}}]}.\n' >"$dir/flaky.tree"
+# (TMPDIR: the node's private copies of modules stay in $dir, even when
+# it is killed.)
 start_node() {
-    $AX run --path build/examples --db "$db" "$dir/flaky.tree" >"$dir/out" 2>&1 &
+    TMPDIR=$dir $AX run --path build/examples --db "$db" "$dir/flaky.tree" >"$dir/out" 2>&1 &
     node=$!
 }
 # Waits until the log holds at least $1 reports, read while the node runs.

@@ -187,3 +187,40 @@ Test(sched, node_start_twice_and_stop_when_stopped)
     cr_assert_eq(ax_node_stop(), 0);
     cr_assert_eq(ax_spawn(racer, AX_NIL, NULL), AX_ESTATE);
 }
+
+/* --- A ping-pong pair does not starve the others ------------------------ */
+
+static ax_term_t bouncer(ax_term_t msg, ax_term_t peer)
+{
+    if (ax_is_pid(msg))
+        return msg;
+    ax_send(peer, msg);
+    return peer;
+}
+
+static void pair_and_timer(ax_term_t arg)
+{
+    ax_term_t a;
+    ax_term_t b;
+    ax_term_t m;
+
+    (void)arg;
+    CHECK(ax_spawn_handler(bouncer, AX_NIL, &a) == 0);
+    CHECK(ax_spawn_handler(bouncer, AX_NIL, &b) == 0);
+    ax_send(a, b);
+    ax_send(b, a);
+    ax_send(a, ax_atom("ball"));
+    /* The pair bounces for ever; a process queued behind it must still
+     * get to run, and tell us so. */
+    CHECK(ax_spawn(racer, ax_tuple(ax_heap(), 2, ax_self(),
+                                   ax_atom("still_here")),
+                   NULL) == 0);
+    CHECK(ax_receive(ax_atom("still_here"), 5000, &m, NULL) == 0);
+    ax_exit_signal(a, ax_atom("kill"));
+    ax_exit_signal(b, ax_atom("kill"));
+}
+
+Test(sched, a_ping_pong_pair_does_not_starve_one_scheduler)
+{
+    run_root(1, pair_and_timer, AX_NIL);
+}
