@@ -40,7 +40,6 @@ enum proc_kind { PK_BODY, PK_HANDLER };
 enum proc_flag {
     PF_TRAP_EXIT = 1 << 0,
     PF_HAS_STACK = 1 << 1,  /* blocked mid-body: ctx and stack are live */
-    PF_STARTED = 1 << 2,    /* the body has begun */
     PF_RECEIVING = 1 << 3,  /* inside a receive */
 };
 

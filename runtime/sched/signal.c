@@ -695,7 +695,6 @@ void ax__proc_entry(void *arg)
     if (p->kind == PK_HANDLER)
         handler_loop(p);
     ax__proc_drain(p);
-    p->flags |= PF_STARTED;
     p->fn.body(p->state_term);
     ax__proc_exit(p, ATOM_NORMAL);
 }
