@@ -62,7 +62,6 @@ int ax__send_signal(ax_term_t to, enum sig_kind kind, ax_term_t from,
     struct proc *p = ax__ptab_lookup(to);
     struct msg *m;
 
-    ax__flush(); /* what the sender sent before goes first */
     if (!p)
         return AX_ENOPROC;
     m = ax__msg_new(kind, to, from, term);
