@@ -638,6 +638,8 @@ typedef struct ax_node_opts {
     uint64_t seed;         /* nonzero: deterministic mode (one scheduler,
                             * ready processes picked by this seed) */
     size_t stack_size;     /* 0: 256 KiB */
+    unsigned slice_ms;     /* 0: 10 (or AX_SLICE_MS): how long a process
+                            * may run before the watchdog preempts it */
 } ax_node_opts_t;
 
 /*
@@ -667,6 +669,7 @@ typedef struct ax_sched_stats {
     size_t run_queue;       /* processes waiting to run */
     uint64_t context_switches;
     uint64_t steals;
+    uint64_t preemptions;   /* runaway slices cut short by the watchdog */
 } ax_sched_stats_t;
 
 typedef struct ax_node_stats {

@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../sched/preempt.h"
 #include "../sched/sched.h"
 #include "../term/atom.h"
 
@@ -41,6 +43,8 @@ struct module_version {
     char *source;                   /* absolute path of the file copied */
     char *vsn;
     struct stat file;               /* the source file, as copied */
+    uintptr_t text;                 /* its code's start, if noted as
+                                     * preemptible (preempt.h), or 0 */
     _Atomic(size_t) refs;
     _Atomic(size_t) procs;
 };
@@ -75,8 +79,14 @@ static void version_free(struct module_version *v)
 {
     if (!v)
         return;
-    if (v->handle)
+    if (v->text)
+        ax__preempt_code_remove(v->text);
+    if (v->handle) {
+        /* Its destructors run holding the dynamic linker's lock. */
+        ax__preempt_disable();
         dlclose(v->handle);
+        ax__preempt_enable();
+    }
     if (v->copy)
         unlink(v->copy);
     ax__free(v->copy);
@@ -183,6 +193,45 @@ out_close_in:
     return err;
 }
 
+struct text_span {
+    const char *path;
+    uintptr_t lo;
+    uintptr_t hi;
+};
+
+/* dl_iterate_phdr's callback: the executable segments of span->path. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct text_span *span = arg;
+
+    (void)size;
+    if (!info->dlpi_name || strcmp(info->dlpi_name, span->path) != 0)
+        return 0;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        if (!span->lo || lo < span->lo)
+            span->lo = lo;
+        if (lo + ph->p_memsz > span->hi)
+            span->hi = lo + ph->p_memsz;
+    }
+    return 1;
+}
+
+/* Notes v's code as preemptible anywhere. If the table is full it is
+ * preempted at safe points only: nothing to report. */
+static void note_text(struct module_version *v)
+{
+    struct text_span span = {v->copy, 0, 0};
+
+    dl_iterate_phdr(find_text, &span);
+    if (span.lo && ax__preempt_code_add(span.lo, span.hi) == 0)
+        v->text = span.lo;
+}
+
 /* dlopens v's copy and finds its descriptor. */
 static int open_copy(struct module_version *v, const char *path,
                      char **errmsg)
@@ -190,11 +239,15 @@ static int open_copy(struct module_version *v, const char *path,
     const char *e;
     size_t n = strlen(v->copy);
 
+    ax__preempt_disable(); /* its constructors run under the linker's lock */
     v->handle = dlopen(v->copy, RTLD_NOW | RTLD_LOCAL);
+    ax__preempt_enable();
     if (v->handle) {
         v->desc = dlsym(v->handle, AX_MODULE_SYMBOL);
-        if (v->desc)
+        if (v->desc) {
+            note_text(v);
             return 0;
+        }
         return ax__code_fail(errmsg, AX_EBADMODULE,
                              "%s: not an ax module (no %s)", path,
                              AX_MODULE_SYMBOL);

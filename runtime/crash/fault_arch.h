@@ -1,8 +1,8 @@
 /*
  * fault_arch.h - the machine- and build-specific bits of fault recovery:
- * reading the faulting pc, stack pointer and frame pointer from a
- * signal's ucontext, making the context resume in a function on another
- * stack, and telling AddressSanitizer that a stack is clean again. One
+ * making a signal's context resume in a function on another stack, and
+ * telling AddressSanitizer that a stack is clean again (reading the pc,
+ * stack and frame pointers is in sched/preempt_arch.h). One
  * definition per architecture or build, as stubs, so fault.c has no #if
  * in its bodies.
  */
@@ -14,6 +14,7 @@
 #include <ucontext.h>
 
 #include "../proc/ctx.h"
+#include "../sched/preempt_arch.h"
 
 #if defined(AX_CTX_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -33,21 +34,6 @@ static inline void san_unpoison(void *lo, size_t size)
 #endif
 
 #if defined(__x86_64__)
-static inline uintptr_t uc_pc(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-}
-
-static inline uintptr_t uc_sp(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-}
-
-static inline uintptr_t uc_fp(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-}
-
 /* Resumes in fn() on the stack whose top is top, as if fn was called. */
 static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
 {
@@ -59,21 +45,6 @@ static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)fn;
 }
 #elif defined(__aarch64__)
-static inline uintptr_t uc_pc(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.pc;
-}
-
-static inline uintptr_t uc_sp(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.sp;
-}
-
-static inline uintptr_t uc_fp(const ucontext_t *uc)
-{
-    return (uintptr_t)uc->uc_mcontext.regs[29];
-}
-
 static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
 {
     uc->uc_mcontext.sp = (uintptr_t)top & ~(uintptr_t)15;
@@ -82,7 +53,7 @@ static inline void uc_redirect(ucontext_t *uc, void (*fn)(void), void *top)
     uc->uc_mcontext.pc = (uintptr_t)fn;
 }
 #else
-#error "fault recovery needs uc_pc, uc_sp, uc_fp and uc_redirect here"
+#error "fault recovery needs uc_redirect here"
 #endif
 
 #endif /* AX_CRASH_FAULT_ARCH_H */

@@ -31,9 +31,12 @@
 #include "../core/tls.h"
 #include "../proc/registry.h"
 #include "../term/atom.h"
+#include "preempt.h"
 
 #define STACKS_KEPT 64           /* stacks a scheduler's pool keeps */
 #define TIMER_POLL_EVERY 16      /* activations between clock reads */
+#define PREEMPTED_POLL_EVERY 16  /* picks between clock reads while a
+                                  * preempted process waits */
 
 struct node ax__node = {
     .global_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -269,8 +272,44 @@ static struct proc *pick_random(struct sched *s)
     return ring_get(s);
 }
 
+/* The head of s's preempted list, if it is due (or `now`). Each is due a
+ * slice time after it was preempted or the one before it was taken:
+ * the others get as much time as it had. */
+static struct proc *preempted_get(struct sched *s, bool now)
+{
+    struct proc *p = s->pre_head;
+    uint64_t t;
+
+    if (!p)
+        return NULL;
+    if (!now && ++s->pre_tick < PREEMPTED_POLL_EVERY)
+        return NULL;
+    s->pre_tick = 0;
+    t = ax__now_ns();
+    if (!now && t < s->pre_due)
+        return NULL;
+    s->pre_head = p->run_next;
+    if (!s->pre_head)
+        s->pre_tail = NULL;
+    s->pre_due = t + ax__preempt_slice_ns();
+    return p;
+}
+
+static void preempted_put(struct sched *s, struct proc *p)
+{
+    p->run_next = NULL;
+    if (!s->pre_head)
+        s->pre_due = ax__now_ns() + ax__preempt_slice_ns();
+    if (s->pre_tail)
+        s->pre_tail->run_next = p;
+    else
+        s->pre_head = p;
+    s->pre_tail = p;
+}
+
 /*
- * The next process to run. runnext goes first (a woken partner runs at
+ * The next process to run. A preempted one goes first if it is due;
+ * then runnext (a woken partner runs at
  * once), but only RUNNEXT_STREAK times in a row: after that the queue
  * and the global list get their turn, so a ping-pong pair (which keeps
  * refilling runnext) cannot starve everyone else, as in Go's scheduler.
@@ -280,8 +319,11 @@ static struct proc *pick_random(struct sched *s)
 static struct proc *find_work(struct sched *s)
 {
     struct node *n = &ax__node;
-    struct proc *p = s->runnext;
+    struct proc *p = preempted_get(s, false);
 
+    if (p)
+        return p;
+    p = s->runnext;
     if (p && s->streak < RUNNEXT_STREAK) {
         s->runnext = NULL;
         s->streak++;
@@ -295,6 +337,8 @@ static struct proc *find_work(struct sched *s)
         p = s->runnext;
         s->runnext = NULL;
     }
+    if (!p)
+        p = preempted_get(s, true);
     if (p)
         return p;
     for (unsigned i = 1; i < n->nscheds; i++) {
@@ -311,7 +355,7 @@ static bool any_work(struct sched *s)
 {
     struct node *n = &ax__node;
 
-    if (s->runnext || ring_len(s) ||
+    if (s->runnext || s->pre_head || ring_len(s) ||
         atomic_load_explicit(&n->global_len, memory_order_seq_cst))
         return true;
     for (unsigned i = 0; i < n->nscheds; i++)
@@ -343,6 +387,7 @@ static void sleep_until_work(struct sched *s)
     }
     atomic_fetch_sub(&n->nsleeping, 1);
     atomic_store(&s->sleeping, 0);
+    ax__preempt_woke();
 }
 
 /* --- Running a process -------------------------------------------------- */
@@ -374,6 +419,11 @@ static void settle(struct sched *s, struct proc *p)
     case OUT_YIELD:
         atomic_store_explicit(&p->state, PS_RUNNABLE, memory_order_relaxed);
         ax__sched_enqueue(p, false);
+        return;
+    case OUT_PREEMPT:
+        atomic_store_explicit(&p->state, PS_RUNNABLE, memory_order_relaxed);
+        sched_count(&s->preemptions, 1);
+        preempted_put(s, p);
         return;
     case OUT_WAIT:
         /* The state is for observers; the mailbox's tag decides. Once
@@ -412,13 +462,15 @@ static void run(struct sched *s, struct proc *p)
         return;
     }
     s->current = p;
+    sched_count(&s->slice, 1); /* odd: p runs */
     ax__ctx_switch(&s->ctx, &p->ctx);
+    sched_count(&s->slice, 1);
     s->current = NULL;
     used = (uint64_t)((int64_t)SLICE_REDUCTIONS - p->budget);
     p->reductions += used;
     sched_count(&s->reductions, used);
     sched_count(&s->switches, 1);
-    if (s->outcome == OUT_YIELD)
+    if (s->outcome == OUT_YIELD || s->outcome == OUT_PREEMPT)
         s->tick = TIMER_POLL_EVERY; /* a long slice: look at the clock */
     settle(s, p);
 }
@@ -583,6 +635,11 @@ int ax__sched_start(const ax_node_opts_t *opts)
         err = AX_ENOMEM;
         goto out_free;
     }
+    err = ax__preempt_start(opts->slice_ms);
+    if (err) {
+        ax__sched_stop();
+        return err;
+    }
     return 0;
 out_free:
     atomic_store(&n->running, false);
@@ -642,6 +699,7 @@ int ax__sched_stop(void)
     if (!atomic_load(&n->running) || ax__sched_self())
         return AX_ESTATE;
     kill_all(n);
+    ax__preempt_stop();
     atomic_store_explicit(&n->stopping, true, memory_order_release);
     for (unsigned i = 0; i < n->nscheds; i++) {
         atomic_store(&n->scheds[i].wake_word, 1);
@@ -760,5 +818,6 @@ int ax_sched_stats(unsigned i, ax_sched_stats_t *out)
     out->run_queue = ring_len(s) + (s->runnext != NULL);
     out->context_switches = atomic_load(&s->switches);
     out->steals = atomic_load(&s->steals);
+    out->preemptions = atomic_load(&s->preemptions);
     return 0;
 }

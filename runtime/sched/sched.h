@@ -32,6 +32,8 @@
 enum outcome {
     OUT_WAIT,   /* wait for a message (keeps its stack if PF_HAS_STACK) */
     OUT_YIELD,  /* run again later (likewise) */
+    OUT_PREEMPT, /* interrupted mid-code (preempt.c): keeps its stack, runs
+                  * again from its scheduler's preempted list */
     OUT_EXIT    /* gone: free its stack and slot */
 };
 
@@ -49,6 +51,17 @@ struct sched {
     _Atomic(struct proc *) rq[RQ_SIZE];
     struct proc *runnext;
     unsigned streak;              /* runnext picks in a row */
+    /* Processes preempted mid-code, oldest first (linked by run_next):
+     * never stolen; the head runs once pre_due has passed or nothing else
+     * is ready (preempt.h). */
+    struct proc *pre_head;
+    struct proc *pre_tail;
+    uint64_t pre_due;
+    unsigned pre_tick;            /* picks since the clock was read */
+    /* The slice number, odd while a process runs; the watchdog reads it
+     * and names in preempt_slice the one to preempt (preempt.c). */
+    _Atomic(uint64_t) slice;
+    _Atomic(uint64_t) preempt_slice;
     struct stack_pool stacks;
     struct freed freed;           /* slots of processes that ended here */
     /* Messages the running process sent in a row to one destination,
@@ -69,6 +82,7 @@ struct sched {
     _Atomic(uint64_t) idle_ns;    /* time asleep; busy is the rest */
     _Atomic(uint64_t) switches;
     _Atomic(uint64_t) steals;
+    _Atomic(uint64_t) preemptions;
     _Atomic(uint64_t) messages;
     _Atomic(uint64_t) reductions;
     _Atomic(uint64_t) spawns;

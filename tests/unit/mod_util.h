@@ -45,8 +45,8 @@ static inline void mod_build(const char *src, const char *out)
     char from[MOD_PATH_LEN];
     char rel[MOD_PATH_LEN + 16];
     char inc[MOD_PATH_LEN + 2] = "-I";
-    char *argv[] = {"cc", "-shared", "-fPIC", "-std=c11", "-D_GNU_SOURCE",
-                    inc, "-o", (char *)out, from, NULL};
+    char *argv[] = {"cc",   "-shared", "-fPIC", "-O2", "-std=c11",
+                    "-D_GNU_SOURCE", inc, "-o", (char *)out, from, NULL};
     pid_t pid;
     int st;
 
