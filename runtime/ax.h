@@ -67,14 +67,18 @@ extern "C" {
     XX(NOMODULE, -15, "undef", "no such module")                          \
     XX(BADMODULE, -16, "badfile", "not a loadable module")                \
     XX(COMPILE, -17, "compile_error", "compilation failed")               \
-    XX(BUSY, -18, "not_purged", "old code is still in use")
+    XX(BUSY, -18, "not_purged", "old code is still in use")              \
+    XX(NOCONN, -19, "noconnection", "cannot reach the node")              \
+    XX(REFUSED, -20, "refused", "the node refused the connection")        \
+    XX(PROTO, -21, "badframe", "protocol error")                          \
+    XX(INUSE, -22, "in_use", "the name is in use")
 
 enum {
     AX_OK = 0,
 #define AX_ERRNO_ENUM_(name, code, atom, msg) AX_E##name = (code),
     AX_ERRNO_MAP(AX_ERRNO_ENUM_)
 #undef AX_ERRNO_ENUM_
-    AX_ERRNO_LAST_ = -19
+    AX_ERRNO_LAST_ = -23
 };
 
 /* The message of an error code ("unknown error" for anything else).
@@ -969,6 +973,101 @@ AX_API void ax_supervisor_set_hook(ax_sup_hook_fn fn);
  * (the node runs). Any thread.
  */
 AX_API int ax_crash_log_set_path(const char *path);
+
+/* ===================================================================== */
+/* The control socket: attaching to a node                                */
+/* ===================================================================== */
+
+/*
+ * A node with a name listens on a Unix socket, NAME.sock, in a directory
+ * only its user can enter: $XDG_RUNTIME_DIR/ax, else /tmp/ax-UID (made
+ * with mode 0700; one owned by someone else or open to group or world is
+ * refused). A peer must run as the same user and present the node's
+ * cookie. Frames are a 4-byte big-endian length, then one term in the
+ * External Term Format, at most AX_FRAME_MAX bytes:
+ *
+ *   client                               node
+ *   {hello, 1, Cookie, Opts}         ->  {welcome, 1, NodeName, ShellPid}
+ *                                        | {error, Reason} (then closed)
+ *   {req, Id, Request}               ->  {reply, Id, {ok, V} | {error, R}}
+ *   {interrupt}                      ->  (a blocked request answers
+ *                                         {error, interrupted})
+ *                                    <-  {event, {message, Msg}}
+ *                                    <-  {event, {shell_exit, Reason, Pid}}
+ *
+ * Cookie is a binary; Opts a map (trap_exit => Bool); Id a non-negative
+ * integer the client chooses. Each connection has a session process on
+ * the node, ShellPid: requests run in it (so a spawn with link links to
+ * it), the messages it receives come back as events, and when an exit
+ * signal ends it the node starts another for the session and says so
+ * with a shell_exit event. The requests are listed in ax(1) and in
+ * runtime/node/request.c.
+ */
+#define AX_PROTOCOL_VERSION 1
+#define AX_FRAME_MAX (16u << 20)
+
+typedef struct ax_listen_opts {
+    const char *name;    /* the node's name: letters, digits, _ . -;
+                          * at most 64 bytes */
+    const char *cookie;  /* NULL: ~/.ax/cookie (made if missing) */
+    const char *dir;     /* the socket's directory; NULL: the default */
+} ax_listen_opts_t;
+
+/*
+ * Names the node and opens its control socket, served by one thread of
+ * its own (it never blocks a scheduler). A stale socket of the same name
+ * is replaced. Errors: AX_ESTATE (the node is not started, or listens
+ * already), AX_EINVAL (a bad name, or a directory or cookie file that is
+ * unsafe; said on stderr), AX_EINUSE (a node of that name runs),
+ * AX_ENOMEM. From a thread that is not a process; ax_node_stop closes it.
+ */
+AX_API int ax_node_listen(const ax_listen_opts_t *opts);
+/* The listening node's name (static until ax_node_stop), or NULL. */
+AX_API const char *ax_node_name(void);
+/* The default socket directory into buf, made if missing when make is
+ * true. Errors: AX_EINVAL (unsafe, said on stderr; or missing), AX_ERANGE
+ * (buf too small). Any thread. */
+AX_API int ax_node_socket_dir(char *buf, size_t size, bool make);
+
+/* A connection to a node, used by one thread at a time. */
+typedef struct ax_client ax_client_t;
+
+/*
+ * Connects to a node: `node` is a name (looked up in the default socket
+ * directory) or a path holding a '/'; cookie NULL reads ~/.ax/cookie.
+ * opts is the hello's Opts map (AX_NONE: none). Errors: AX_ENOCONN (no
+ * such node, or it does not answer), AX_EREFUSED (wrong cookie or user),
+ * AX_EPROTO, AX_ENOMEM. No node needs to run in the calling program.
+ */
+AX_API int ax_client_connect(const char *node, const char *cookie,
+                             ax_term_t opts, ax_client_t **out);
+/* The node's name and the session's current shell pid (an immediate:
+ * no heap), as the welcome or the last shell_exit event said. */
+AX_API const char *ax_client_node(const ax_client_t *c);
+AX_API ax_term_t ax_client_shell(const ax_client_t *c);
+/*
+ * Sends one request and waits up to timeout_ms (AX_INFINITY: for ever)
+ * for its reply; *result gets the {ok, V} or {error, R} on h. Events
+ * that arrive meanwhile are kept, in order, for ax_client_next_event.
+ * Errors: AX_ETIMEOUT (the reply, if it comes, is dropped), AX_ENOCONN
+ * (the node went away), AX_EPROTO, AX_ENOMEM.
+ */
+AX_API int ax_client_request(ax_client_t *c, ax_heap_t *h, ax_term_t req,
+                             int64_t timeout_ms, ax_term_t *result);
+/* The next event term ({message, M} or {shell_exit, Reason, NewPid}) on
+ * h, waiting up to timeout_ms (0 polls). Errors: AX_ETIMEOUT,
+ * AX_ENOCONN, AX_EPROTO, AX_ENOMEM. */
+AX_API int ax_client_next_event(ax_client_t *c, ax_heap_t *h,
+                                int64_t timeout_ms, ax_term_t *ev);
+/* Asks the node to cancel the session's blocked request: it then
+ * answers {error, interrupted}. The one call that another thread may
+ * make while a thread waits in ax_client_request (frames are written
+ * whole, under a lock). */
+AX_API int ax_client_interrupt(ax_client_t *c);
+/* The socket, for poll(): readable when an event or reply may be read. */
+AX_API int ax_client_fd(const ax_client_t *c);
+/* Closes the connection (the node ends the session). Accepts NULL. */
+AX_API void ax_client_close(ax_client_t *c);
 
 #ifdef __cplusplus
 }

@@ -4,18 +4,21 @@
  * fault handling and the code layer before the schedulers start; the code
  * layer's threads halted before the processes are killed, and its modules
  * unloaded once they are gone; the crash log open while any process
- * runs, and closed (its queue written) once they are gone.
+ * runs, and closed (its queue written) once they are gone; the control
+ * socket (listen.c) closed first, so no client sees the node half gone.
  */
 #include "../code/module.h"
 #include "../crash/fault.h"
 #include "../crash/log.h"
 #include "../sched/sched.h"
+#include "node.h"
 
 /* What every exiting process leaves behind, layer by layer: the crash
  * report first, while the module it ran is still loaded. */
 static void on_exit(struct proc *p, ax_term_t reason)
 {
     ax__crash_report(p, reason);
+    ax__session_proc_exit(p, reason);
     ax__code_proc_exit(p);
 }
 
@@ -52,6 +55,7 @@ int ax_node_stop(void)
 
     if (ax__sched_self())
         return AX_ESTATE;
+    ax__node_unlisten();
     ax__code_halt();
     err = ax__sched_stop();
     if (!err) {

@@ -1,0 +1,539 @@
+/*
+ * test_node.c - the control socket: connecting, the hello and its cookie,
+ * each request's result, the process list's paging and top-N, the shell
+ * process dying and coming back with a new pid, and garbage on the socket
+ * that must leave the node serving.
+ *
+ * Each test starts a node listening in a fresh directory of its own with
+ * the cookie "sesame", and talks to it as a client from the test's
+ * thread. Waiting for something is always a wait on it with a timeout.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ax.h"
+#include "mod_util.h"
+
+#define WAIT_MS 5000
+
+static char dir[MOD_PATH_LEN];
+static char sock[MOD_PATH_LEN + 16];
+static ax_client_t *c;
+static ax_heap_t *h;
+
+static void node_up(void)
+{
+    ax_node_opts_t no = {.schedulers = 2};
+    ax_listen_opts_t lo = {.name = "tnode", .cookie = "sesame"};
+    char so[MOD_PATH_LEN + 16];
+
+    mod_dir_make(dir, "node");
+    snprintf(so, sizeof(so), "%s/gen_srv.so", dir);
+    mod_build("gen_srv.c", so);
+    cr_assert_eq(ax_module_add_path(dir), 0);
+    lo.dir = dir;
+    h = ax_heap_new();
+    cr_assert_eq(ax_node_start(&no), 0);
+    cr_assert_eq(ax_node_listen(&lo), 0);
+    cr_assert_str_eq(ax_node_name(), "tnode");
+    snprintf(sock, sizeof(sock), "%s/tnode.sock", dir);
+    cr_assert_eq(ax_client_connect(sock, "sesame", AX_NONE, &c), 0);
+}
+
+static void node_down(void)
+{
+    ax_client_close(c);
+    c = NULL;
+    cr_assert_eq(ax_node_stop(), 0);
+    cr_assert_null(ax_node_name());
+    cr_assert_eq(access(sock, F_OK), -1, "the socket is removed");
+    ax_heap_free(h);
+    mod_dir_remove(dir);
+}
+
+TestSuite(node, .init = node_up, .fini = node_down, .timeout = 60);
+
+/* Replaces the atoms '$1'.. '$4' in t by args[0..3]. */
+static ax_term_t subst(ax_term_t t, const ax_term_t *args)
+{
+    static const char *const names[] = {"$1", "$2", "$3", "$4"};
+    size_t n;
+
+    for (size_t i = 0; i < 4; i++)
+        if (t == ax_atom(names[i]))
+            return args[i];
+    if (ax_is_tuple(t)) {
+        ax_term_t e[8];
+
+        n = ax_tuple_size(t);
+        cr_assert_leq(n, 8);
+        for (size_t i = 0; i < n; i++)
+            e[i] = subst(ax_tuple_get(t, i), args);
+        return ax_tuple_v(h, n, e);
+    }
+    if (ax_is_cons(t))
+        return ax_cons(h, subst(ax_head(t), args), subst(ax_tail(t), args));
+    return t;
+}
+
+/* The request written in text (with '$1'.. for a0..a3), sent; returns
+ * the result. */
+static ax_term_t rq4(const char *text, ax_term_t a0, ax_term_t a1,
+                     ax_term_t a2, ax_term_t a3)
+{
+    ax_term_t args[4] = {a0, a1, a2, a3};
+    ax_term_t t;
+    ax_term_t r;
+
+    cr_assert_eq(ax_parse(h, text, strlen(text), &t, NULL), 0, "%s", text);
+    cr_assert_eq(ax_client_request(c, h, subst(t, args), WAIT_MS, &r), 0,
+                 "request %s", text);
+    return r;
+}
+
+static ax_term_t rq(const char *text)
+{
+    return rq4(text, AX_NONE, AX_NONE, AX_NONE, AX_NONE);
+}
+
+static ax_term_t rq1(const char *text, ax_term_t a)
+{
+    return rq4(text, a, AX_NONE, AX_NONE, AX_NONE);
+}
+
+/* Asserts t prints as text, spaces aside. */
+static void is(ax_term_t t, const char *text)
+{
+    char *s = ax_format(t, NULL, NULL);
+    size_t k = 0;
+
+    for (size_t i = 0; s[i]; i++)
+        if (s[i] != ' ')
+            s[k++] = s[i];
+    s[k] = '\0';
+    cr_assert_str_eq(s, text);
+    free(s);
+}
+
+/* The value of an {ok, V} result. */
+static ax_term_t ok(ax_term_t r)
+{
+    char *s = ax_format(r, NULL, NULL);
+
+    cr_assert(ax_is_record(r, ax_atom("ok"), 2), "not ok: %s", s);
+    free(s);
+    return ax_tuple_get(r, 1);
+}
+
+static ax_term_t next_event(void)
+{
+    ax_term_t ev = AX_NONE;
+
+    cr_assert_eq(ax_client_next_event(c, h, WAIT_MS, &ev), 0);
+    return ev;
+}
+
+static ax_term_t spawn_srv(const char *how)
+{
+    char text[64];
+
+    snprintf(text, sizeof(text), "{spawn, gen_srv, [], %s}.", how);
+    return ok(rq(text));
+}
+
+Test(node, welcome_names_node_and_shell)
+{
+    cr_assert_str_eq(ax_client_node(c), "tnode");
+    cr_assert(ax_is_pid(ax_client_shell(c)));
+    cr_assert(ax_is_alive(ax_client_shell(c)));
+    is(rq("ping."), "{ok,pong}");
+}
+
+Test(node, wrong_cookie_refused)
+{
+    ax_client_t *bad = NULL;
+
+    cr_assert_eq(ax_client_connect(sock, "open sesame", AX_NONE, &bad),
+                 AX_EREFUSED);
+    cr_assert_null(bad);
+    is(rq("ping."), "{ok,pong}");
+}
+
+Test(node, no_such_node)
+{
+    ax_client_t *none = NULL;
+    char path[MOD_PATH_LEN + 16];
+
+    snprintf(path, sizeof(path), "%s/nobody.sock", dir);
+    cr_assert_eq(ax_client_connect(path, "sesame", AX_NONE, &none),
+                 AX_ENOCONN);
+}
+
+Test(node, a_second_node_of_the_name_is_refused)
+{
+    ax_listen_opts_t lo = {.name = "tnode", .cookie = "sesame", .dir = dir};
+
+    cr_assert_eq(ax_node_listen(&lo), AX_ESTATE);
+}
+
+Test(node, spawn_send_register_whereis)
+{
+    ax_term_t pid = spawn_srv("none");
+    ax_term_t mon;
+
+    cr_assert(ax_is_pid(pid));
+    is(rq1("{register, srv, '$1'}.", pid), "{ok,true}");
+    cr_assert_eq(ok(rq("{whereis, srv}.")), pid);
+    is(rq("{whereis, nobody}."), "{ok,undefined}");
+    cr_assert(ax_is_list(ok(rq("registered."))));
+    is(rq("{cast, srv, inc}."), "{ok,ok}");
+    is(rq("{call, srv, get, 1000}."), "{ok,1}");
+    is(rq("{send, srv, {'$gen_cast', inc}}."), "{ok,ok}");
+    is(rq("{call, srv, get, infinity}."), "{ok,2}");
+    is(rq("{get_state, srv, 1000}."), "{ok,{2,[]}}");
+    is(rq1("{is_alive, '$1'}.", pid), "{ok,true}");
+    is(rq("{unregister, srv}."), "{ok,true}");
+    is(rq("{unregister, srv}."), "{error,badarg}");
+    mon = ok(rq("{spawn, gen_srv, [], monitor}."));
+    cr_assert(ax_is_tuple(mon) && ax_is_ref(ax_tuple_get(mon, 1)));
+    is(rq("{spawn, no_such_module, [], none}."), "{error,undef}");
+    is(rq("{spawn, gen_srv, fail, none}."), "{error,{exit,init_failed}}");
+    is(rq("{spawn, gen_srv, [], sideways}."), "{error,badarg}");
+}
+
+Test(node, messages_to_the_shell_are_events)
+{
+    ax_term_t shell = ax_client_shell(c);
+
+    cr_assert_eq(ax_send(shell, ax_atom("hello")), 0);
+    is(next_event(), "{message,hello}");
+    is(rq1("{send, '$1', {a, 1}}.", shell), "{ok,ok}");
+    is(next_event(), "{message,{a,1}}");
+}
+
+Test(node, links_monitors_and_exits)
+{
+    ax_term_t pid = spawn_srv("none");
+    ax_term_t ref;
+    ax_term_t ev;
+
+    is(rq1("{link, '$1'}.", pid), "{ok,true}");
+    is(rq1("{unlink, '$1'}.", pid), "{ok,true}");
+    ref = ok(rq1("{monitor, '$1'}.", pid));
+    cr_assert(ax_is_ref(ref));
+    is(rq1("{exit, '$1', bye}.", pid), "{ok,true}");
+    ev = next_event();
+    cr_assert(ax_is_record(ax_tuple_get(ev, 1), ax_atom("DOWN"), 5));
+    cr_assert(ax_equal_exact(ax_tuple_get(ax_tuple_get(ev, 1), 1), ref));
+    is(ax_tuple_get(ax_tuple_get(ev, 1), 4), "bye");
+    is(rq1("{is_alive, '$1'}.", pid), "{ok,false}");
+    is(rq1("{link, '$1'}.", pid), "{error,noproc}");
+    is(rq1("{demonitor, '$1'}.", ref), "{ok,true}");
+    is(rq("{call, nobody, get, 100}."), "{error,noproc}");
+    is(rq("{no_such_request, 1}."), "{error,{badreq,{no_such_request,1}}}");
+    is(rq("42."), "{error,badreq}");
+}
+
+Test(node, trapped_exit_is_a_message)
+{
+    ax_term_t shell = ax_client_shell(c);
+    ax_term_t pid;
+    ax_term_t ev;
+
+    is(rq("{trap_exit, true}."), "{ok,false}");
+    pid = spawn_srv("link");
+    is(rq1("{exit, '$1', boom}.", pid), "{ok,true}");
+    ev = ax_tuple_get(next_event(), 1);
+    cr_assert(ax_is_record(ev, ax_atom("EXIT"), 3));
+    cr_assert_eq(ax_tuple_get(ev, 1), pid);
+    is(ax_tuple_get(ev, 2), "boom");
+    cr_assert_eq(ax_client_shell(c), shell, "the shell lives on");
+    is(rq("{trap_exit, false}."), "{ok,true}");
+}
+
+Test(node, linked_crash_kills_the_shell_which_comes_back)
+{
+    ax_term_t shell = ax_client_shell(c);
+    ax_term_t pid = spawn_srv("link");
+    ax_term_t r = rq1("{call, '$1', crash, 1000}.", pid);
+    ax_term_t ev;
+
+    is(r, "{error,{exit,crashed_in_call}}");
+    ev = next_event();
+    cr_assert(ax_is_record(ev, ax_atom("shell_exit"), 3));
+    is(ax_tuple_get(ev, 1), "crashed_in_call");
+    cr_assert_neq(ax_tuple_get(ev, 2), shell);
+    cr_assert_eq(ax_client_shell(c), ax_tuple_get(ev, 2));
+    cr_assert_not(ax_is_alive(shell));
+    is(rq("ping."), "{ok,pong}");
+}
+
+Test(node, killed_shell_comes_back)
+{
+    ax_term_t shell = ax_client_shell(c);
+    ax_term_t ev;
+
+    cr_assert_eq(ax_exit_signal(shell, ax_atom("kill")), 0);
+    ev = next_event();
+    cr_assert(ax_is_record(ev, ax_atom("shell_exit"), 3));
+    is(ax_tuple_get(ev, 1), "killed");
+    cr_assert_neq(ax_client_shell(c), shell);
+    is(rq("ping."), "{ok,pong}");
+    /* The shell killing itself: its request answers, then it is back. */
+    shell = ax_client_shell(c);
+    is(rq1("{exit, '$1', kill}.", shell), "{error,{shell_exit,killed}}");
+    ev = next_event();
+    is(ax_tuple_get(ev, 1), "killed");
+    cr_assert_neq(ax_client_shell(c), shell);
+}
+
+Test(node, interrupt_cancels_a_blocked_call)
+{
+    ax_term_t pid = spawn_srv("none");
+    ax_term_t req = ax_tuple(h, 4, ax_atom("call"), pid, ax_atom("defer"),
+                             ax_atom("infinity"));
+    ax_term_t r;
+
+    /* The request times out on the client's side, then the interrupt
+     * makes the node answer it, and the shell serves the next one. */
+    cr_assert_eq(ax_client_request(c, h, req, 200, &r), AX_ETIMEOUT);
+    cr_assert_eq(ax_client_interrupt(c), 0);
+    is(rq("ping."), "{ok,pong}");
+    is(rq1("{call, '$1', get, 1000}.", pid), "{ok,0}");
+    /* The deferred reply, when it comes, never reaches the shell. */
+    is(rq1("{cast, '$1', release}.", pid), "{ok,ok}");
+    is(rq("ping."), "{ok,pong}");
+    cr_assert_eq(ax_client_next_event(c, h, 100, &r), AX_ETIMEOUT);
+}
+
+Test(node, call_timeout)
+{
+    ax_term_t pid = spawn_srv("none");
+
+    is(rq1("{call, '$1', defer, 50}.", pid), "{error,timeout}");
+    is(rq1("{call, '$1', get, 1000}.", pid), "{ok,0}");
+}
+
+Test(node, modules_and_supervisors)
+{
+    ax_term_t sup;
+    ax_term_t kids;
+    ax_term_t tree;
+    ax_term_t child;
+
+    cr_assert(ax_is_list(ok(rq("modules."))));
+    is(rq("{load, no_such_mod}."), "{error,{undef,<<>>}}");
+    sup = ok(rq("{start_supervisor, top, #{strategy => one_for_one},"
+                " [#{id => w, start => {gen_srv, []}}]}."));
+    cr_assert(ax_is_pid(sup));
+    kids = ok(rq("{which_children, top}."));
+    cr_assert_eq(ax_list_length(kids), 1);
+    child = ax_head(kids);
+    is(ax_tuple_get(child, 0), "w");
+    is(rq("{count_children, top}."),
+       "{ok,#{active=>1,specs=>1,supervisors=>0,workers=>1}}");
+    is(rq("{terminate_child, top, w}."), "{ok,ok}");
+    cr_assert(ax_is_record(ok(rq("{restart_child, top, w}.")), ax_atom("ok"),
+                           2));
+    cr_assert(ax_is_record(
+        ok(rq("{start_child, top, #{id => v, start => {gen_srv, []}}}.")),
+        ax_atom("ok"), 2));
+    is(rq("{delete_child, top, nobody}."), "{ok,{error,not_found}}");
+    tree = ok(rq("tree."));
+    cr_assert_eq(ax_list_length(tree), 1);
+    tree = ax_head(tree);
+    cr_assert_eq(ax_map_get(tree, ax_atom("pid")), sup);
+    is(ax_map_get(tree, ax_atom("name")), "top");
+    cr_assert_eq(ax_list_length(ax_map_get(tree, ax_atom("children"))), 2);
+    is(ax_map_get(ax_map_get(tree, ax_atom("state")), ax_atom("strategy")),
+       "one_for_one");
+    tree = ok(rq("{tree, top}."));
+    cr_assert_eq(ax_map_get(tree, ax_atom("pid")), sup);
+    is(rq("{tree, nobody}."), "{error,noproc}");
+}
+
+Test(node, stats_and_process_info)
+{
+    ax_term_t st = ok(rq("stats."));
+    ax_term_t pid = spawn_srv("none");
+    ax_term_t info;
+
+    is(ax_map_get(st, ax_atom("schedulers")), "2");
+    is(ax_map_get(st, ax_atom("node")), "tnode");
+    cr_assert_eq(ax_list_length(ax_map_get(st, ax_atom("scheduler_stats"))),
+                 2);
+    info = ok(rq1("{process_info, '$1'}.", pid));
+    cr_assert_eq(ax_map_get(info, ax_atom("pid")), pid);
+    is(ax_map_get(info, ax_atom("message_queue_len")), "0");
+    cr_assert(ax_is_map(ax_map_get(info, ax_atom("heap"))));
+    is(rq1("{exit, '$1', kill}.", pid), "{ok,true}");
+    cr_assert(ax_is_record(rq1("{process_info, '$1'}.", pid),
+                           ax_atom("error"), 2));
+}
+
+/* A body that waits for ever with n messages in its mailbox: its mailbox
+ * length sorts it. */
+static void holder(ax_term_t arg)
+{
+    int64_t n = 0;
+    ax_term_t m;
+
+    ax_get_int(arg, &n);
+    for (int64_t i = 0; i < n; i++)
+        ax_send(ax_self(), ax_int(ax_heap(), i));
+    ax_receive(ax_atom("never"), AX_INFINITY, &m, NULL);
+}
+
+Test(node, process_list_pages_and_top_n)
+{
+    ax_term_t pids[30];
+    ax_term_t r;
+    ax_term_t rows;
+    int64_t total;
+    ax_term_t all = AX_NIL;
+
+    for (int i = 0; i < 30; i++)
+        cr_assert_eq(ax_spawn(holder, ax_int(h, i + 1), &pids[i]), 0);
+    /* Wait until the last has filled its mailbox. */
+    for (int tries = 0;; tries++) {
+        ax_process_info_t in;
+
+        cr_assert_eq(ax_process_info(pids[29], h, &in), 0);
+        if (in.message_queue_len == 30)
+            break;
+        cr_assert_lt(tries, 1000);
+        ax_heap_t *tmp = ax_heap_new();
+        ax_client_next_event(c, tmp, 1, &r); /* a 1 ms wait */
+        ax_heap_free(tmp);
+    }
+    r = ok(rq("{processes, #{sort => mailbox, limit => 5}}."));
+    cr_assert_eq(ax_get_int(ax_map_get(r, ax_atom("total")), &total), 0);
+    cr_assert_geq(total, 31);
+    rows = ax_map_get(r, ax_atom("rows"));
+    cr_assert_eq(ax_list_length(rows), 5);
+    for (int i = 0; i < 5; i++, rows = ax_tail(rows)) {
+        ax_term_t row = ax_head(rows);
+
+        cr_assert_eq(ax_map_get(row, ax_atom("pid")), pids[29 - i]);
+        cr_assert_eq(ax_map_get(row, ax_atom("mailbox")),
+                     ax_int(h, 30 - i));
+        is(ax_map_get(row, ax_atom("status")), "waiting");
+    }
+    /* The second page goes on where the first stopped. */
+    r = ok(rq("{processes, #{sort => mailbox, limit => 5, offset => 5}}."));
+    rows = ax_map_get(r, ax_atom("rows"));
+    cr_assert_eq(ax_map_get(ax_head(rows), ax_atom("pid")), pids[24]);
+    /* Ascending, filtered by the function they run. */
+    r = ok(rq("{processes, #{sort => mailbox, order => asc, "
+              "filter => <<\"holder\">>, limit => 100}}."));
+    is(ax_map_get(r, ax_atom("total")), "30");
+    rows = ax_map_get(r, ax_atom("rows"));
+    cr_assert_eq(ax_map_get(ax_head(rows), ax_atom("pid")), pids[0]);
+    is(ax_tuple_get(ax_map_get(ax_head(rows), ax_atom("initial_call")), 1),
+       "holder");
+    is(ax_map_get(ax_head(rows), ax_atom("current")), "{ax,'receive',4}");
+    /* By pid, everything: each once, in order. */
+    r = ok(rq("{processes, #{sort => pid, limit => 10000}}."));
+    rows = ax_map_get(r, ax_atom("rows"));
+    for (ax_term_t l = rows; ax_is_cons(l); l = ax_tail(l)) {
+        if (ax_is_cons(ax_tail(l)))
+            cr_assert_lt(ax_compare(ax_map_get(ax_head(l), ax_atom("pid")),
+                                    ax_map_get(ax_head(ax_tail(l)),
+                                               ax_atom("pid"))),
+                         0);
+        all = l;
+    }
+    (void)all;
+    r = ok(rq("{processes, #{sort => heap, limit => 3}}."));
+    cr_assert_eq(ax_list_length(ax_map_get(r, ax_atom("rows"))), 3);
+    is(rq("{processes, 17}."), "{error,badarg}");
+}
+
+/* --- Garbage on the socket ------------------------------------------------ */
+
+static int raw_connect(void)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_lt(strlen(sock), sizeof(a.sun_path));
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Reads until the node closes fd; true if it closed it. */
+static bool closed_by_node(int fd)
+{
+    struct timeval tv = {.tv_sec = 5};
+    char buf[256];
+    ssize_t n;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        ;
+    close(fd);
+    return n == 0;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+}
+
+Test(node, garbage_frames_leave_the_node_serving)
+{
+    static const uint8_t random_bytes[] = {0x13, 0x37, 0xde, 0xad, 0xbe,
+                                           0xef, 0x00, 0x42, 0x99, 0x01};
+    static const uint8_t oversized[] = {0x7f, 0xff, 0xff, 0xff, 131};
+    static const uint8_t bad_etf[] = {0, 0, 0, 3, 131, 200, 1};
+    static const uint8_t empty[] = {0, 0, 0, 0};
+    static const uint8_t not_hello[] = {0, 0, 0, 5, 131, 100, 0, 1, 'x'};
+    int fd;
+
+    fd = raw_connect();
+    write_all(fd, random_bytes, sizeof(random_bytes));
+    cr_assert(closed_by_node(fd));
+    fd = raw_connect();
+    write_all(fd, oversized, sizeof(oversized));
+    cr_assert(closed_by_node(fd));
+    fd = raw_connect();
+    write_all(fd, bad_etf, sizeof(bad_etf));
+    cr_assert(closed_by_node(fd));
+    fd = raw_connect();
+    write_all(fd, empty, sizeof(empty));
+    cr_assert(closed_by_node(fd));
+    fd = raw_connect();
+    write_all(fd, not_hello, sizeof(not_hello) - 1); /* truncated */
+    close(fd);                                        /* and gone */
+    fd = raw_connect();
+    write_all(fd, not_hello, sizeof(not_hello));
+    cr_assert(closed_by_node(fd));
+    is(rq("ping."), "{ok,pong}");
+}
+
+Test(node, a_client_vanishing_mid_request_ends_its_session)
+{
+    ax_client_t *other = NULL;
+    ax_term_t shell;
+    ax_term_t ref;
+    ax_term_t ev;
+
+    cr_assert_eq(ax_client_connect(sock, "sesame", AX_NONE, &other), 0);
+    shell = ax_client_shell(other);
+    cr_assert_neq(shell, ax_client_shell(c));
+    ref = ok(rq1("{monitor, '$1'}.", shell));
+    ax_client_close(other);
+    ev = ax_tuple_get(next_event(), 1);
+    cr_assert(ax_is_record(ev, ax_atom("DOWN"), 5));
+    cr_assert(ax_equal_exact(ax_tuple_get(ev, 1), ref));
+    is(ax_tuple_get(ev, 4), "killed");
+    is(rq("ping."), "{ok,pong}");
+}
