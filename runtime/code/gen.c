@@ -98,9 +98,7 @@ static ax_term_t after(struct proc *p, ax_term_t t, ax_term_t st)
 
     p->gen_tseq++;
     if (t == A.hibernate) {
-        ax_heap_t *h = ax_heap();
-
-        if (ax_heap_gc(h, &st, 1, AX_GC_MAJOR))
+        if (!ax_heap() || ax__proc_gc(p, &st, 1, AX_GC_MAJOR))
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         return st;
     }

@@ -17,7 +17,8 @@
  *     name             TEXT, its registered name, or NULL
  *     module, version  TEXT, the module version it ran, or NULL
  *     reason           TEXT, the exit reason printed (bounded)
- *     last_message     TEXT, the message being handled (NULL for now)
+ *     last_message     TEXT, the last message handled (bounded): the one
+ *                      a handler was given, or a body received; or NULL
  *     state            TEXT, a handler's state printed (bounded), or NULL
  *     mailbox          TEXT, the first MAILBOX_SHOWN messages left, as
  *                      a list (each bounded)

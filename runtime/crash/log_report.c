@@ -21,6 +21,7 @@
 
 #define REASON_CHARS 2048
 #define STATE_CHARS 4096
+#define LAST_MESSAGE_CHARS 2048
 #define TERM_CHARS 256 /* a child id */
 #define MESSAGE_CHARS 512
 #define MAILBOX_SHOWN 5
@@ -277,6 +278,7 @@ struct report *ax__crash_report_new(struct proc *p, ax_term_t reason)
         field_atom(&b, CF_NAME, p->name);
     field_module(&b, p);
     field_term(&b, CF_REASON, reason, REASON_CHARS);
+    field_term(&b, CF_LAST_MESSAGE, p->last_msg, LAST_MESSAGE_CHARS);
     if (p->kind == PK_HANDLER)
         field_term(&b, CF_STATE, p->state_term, STATE_CHARS);
     field_mailbox(&b, p);

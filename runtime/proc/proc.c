@@ -1,10 +1,13 @@
 /*
  * proc.c - a process's own parts: heap, extension, and the bookkeeping of
  * its links and monitors (proc.h). Only the process itself calls these.
+ * Its last message (last_msg) lives on its heap, so every collection of
+ * that heap goes through ax__proc_gc, which keeps it.
  */
 #include "proc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/alloc.h"
 
@@ -49,6 +52,37 @@ void ax__proc_clear(struct proc *p)
     }
     ax_heap_free(p->heap);
     p->heap = NULL;
+    p->last_msg = AX_NONE;
+}
+
+/* Roots up to this many are copied on the stack; most callers pass one. */
+#define GC_ROOTS_LOCAL 8
+
+int ax__proc_gc(struct proc *p, ax_term_t *roots, size_t n,
+                ax_gc_kind_t kind)
+{
+    ax_term_t local[GC_ROOTS_LOCAL];
+    ax_term_t *all = local;
+    int err;
+
+    if (p->last_msg == AX_NONE || term_is_immed(p->last_msg))
+        return ax_heap_gc(p->heap, roots, n, kind);
+    if (n >= GC_ROOTS_LOCAL &&
+        !(all = ax__malloc_array(n + 1, sizeof(*all)))) {
+        p->last_msg = AX_NONE; /* the report goes without it */
+        return ax_heap_gc(p->heap, roots, n, kind);
+    }
+    if (n)
+        memcpy(all, roots, n * sizeof(*all));
+    all[n] = p->last_msg;
+    err = ax_heap_gc(p->heap, all, n + 1, kind);
+    if (!err && n)
+        memcpy(roots, all, n * sizeof(*all));
+    if (!err)
+        p->last_msg = all[n];
+    if (all != local)
+        ax__free(all);
+    return err;
 }
 
 /* Appends one element to a growable array. */

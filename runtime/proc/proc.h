@@ -115,6 +115,9 @@ struct proc {
     struct proc *run_next;       /* link in a global run list */
     ax_term_t parent;
     uint64_t gen_tseq;           /* gen_server: the live timeout's number */
+    ax_term_t last_msg;          /* the last message handled, on its heap
+                                  * (a GC root), or AX_NONE: for its crash
+                                  * report */
 };
 
 /* --- The process table -------------------------------------------------- */
@@ -167,6 +170,10 @@ ax_heap_t *ax__proc_heap(struct proc *p);
 struct proc_ext *ax__proc_ext(struct proc *p);
 /* Frees a dead process's heap, queue, extension; the slot stays. */
 void ax__proc_clear(struct proc *p);
+/* Collects p's heap (which must exist) as ax_heap_gc with roots[0..n),
+ * keeping p's last message too. Errors: AX_ENOMEM. */
+int ax__proc_gc(struct proc *p, ax_term_t *roots, size_t n,
+                ax_gc_kind_t kind);
 
 /* Links and monitors bookkeeping (the process's own side). */
 int ax__proc_add_link(struct proc *p, ax_term_t pid);

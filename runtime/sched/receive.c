@@ -442,6 +442,8 @@ found:
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
         ax__queue_unlink(p, link);
         *out = ax__msg_take(m, h);
+        if (p->kind == PK_BODY) /* a handler's is the one it handles */
+            p->last_msg = *out;
     }
     ax__charge(1);
     return 0;
@@ -518,7 +520,7 @@ int ax_gc(ax_term_t *roots, size_t n)
         return AX_ENOTPROC;
     if (!p->heap)
         return 0;
-    err = ax_heap_gc(p->heap, roots, n, AX_GC_AUTO);
+    err = ax__proc_gc(p, roots, n, AX_GC_AUTO);
     if (!err)
         sched_count(&s->gcs, 1);
     return err;

@@ -664,11 +664,12 @@ static _Noreturn void handler_loop(struct proc *p)
         h = ax__proc_heap(p);
         if (!h)
             ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
-        p->state_term = p->fn.handler(ax__msg_take(m, h), p->state_term);
+        p->last_msg = ax__msg_take(m, h);
+        p->state_term = p->fn.handler(p->last_msg, p->state_term);
         ax__flush(); /* a reply leaves with its call's end */
         p->budget -= 1 + alloc_cost(p);
         if (ax__heap_wants_gc(h)) {
-            if (ax_heap_gc(h, &p->state_term, 1, AX_GC_AUTO))
+            if (ax__proc_gc(p, &p->state_term, 1, AX_GC_AUTO))
                 ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
             sched_count(&ax__sched_self()->gcs, 1);
         }

@@ -165,17 +165,24 @@ static void exit_with(ax_term_t reason)
     ax_exit(reason);
 }
 
+/* Waits for the 'DOWN' of monitor ref. */
+static void wait_down(ax_term_t ref)
+{
+    ax_term_t m;
+
+    CHECK(ax_receive(
+              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
+              5000, &m, NULL) == 0);
+}
+
 /* Spawns fn(arg) monitored and waits for its 'DOWN'. */
 static ax_term_t spawn_and_wait(ax_body_fn fn, ax_term_t arg)
 {
     ax_term_t pid;
     ax_term_t ref;
-    ax_term_t m;
 
     CHECK(ax_spawn_monitor(fn, arg, &pid, &ref) == 0);
-    CHECK(ax_receive(
-              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
-              5000, &m, NULL) == 0);
+    wait_down(ref);
     return pid;
 }
 
@@ -207,7 +214,6 @@ static void mixed_exits(ax_term_t arg)
 {
     ax_term_t pid;
     ax_term_t ref;
-    ax_term_t m;
 
     (void)arg;
     note_pid(0, spawn_and_wait(exit_with, T2(A("boom"), ax_int(NULL, 1))));
@@ -216,9 +222,7 @@ static void mixed_exits(ax_term_t arg)
     spawn_and_wait(exit_with, T2(A("shutdown"), A("why")));
     CHECK(ax_spawn_monitor(wait_forever, AX_NIL, &pid, &ref) == 0);
     ax_exit_signal(pid, A("kill"));
-    CHECK(ax_receive(
-              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
-              5000, &m, NULL) == 0);
+    wait_down(ref);
     note_pid(1, pid);
 }
 
@@ -274,7 +278,6 @@ static void fields_root(ax_term_t arg)
 {
     ax_term_t pid;
     ax_term_t ref;
-    ax_term_t m;
 
     (void)arg;
     ax_trap_exit(true);
@@ -284,9 +287,7 @@ static void fields_root(ax_term_t arg)
                            &pid) == 0);
     CHECK(ax_monitor(pid, &ref) == 0);
     ax_send(pid, A("crash"));
-    CHECK(ax_receive(
-              ax_tuple(ax_heap(), 5, A("DOWN"), ref, AX_ANY, AX_ANY, AX_ANY),
-              5000, &m, NULL) == 0);
+    wait_down(ref);
     note_pid(2, pid);
     note_pid(3, spawn_and_wait(null_deref, AX_NIL));
 }
@@ -324,6 +325,70 @@ Test(crashlog, report_fields)
     assert_crash_field(db, pid_text[3], "reason", "{signal, sigsegv, 0}");
     crash_field(db, "backtrace", pid_text[3], buf, sizeof(buf));
     cr_assert(strncmp(buf, "#0 ", 3) == 0, "backtrace: %s", buf);
+    assert_crash_field(db, pid_text[1], "last_message", "go");
+    assert_crash_field(db, pid_text[2], "last_message", "crash");
+    assert_crash_field(db, pid_text[3], "last_message", "NULL");
+    close_db(db);
+    stop_node();
+}
+
+/* --- The last message handled --------------------------------------------- */
+
+/* Receives one message on its heap, collects that heap twice with
+ * garbage in between (the message is no root of its own), and crashes. */
+static void crash_after_collections(ax_term_t parent)
+{
+    ax_term_t m;
+
+    ax_send(parent, ax_self());
+    CHECK(ax_receive(AX_ANY, 5000, &m, NULL) == 0);
+    m = AX_NONE;
+    CHECK(ax_gc(NULL, 0) == 0);
+    for (int i = 0; i < 10000; i++)
+        (void)ax_tuple(ax_heap(), 2, ax_int(NULL, i), AX_NIL);
+    CHECK(ax_gc(NULL, 0) == 0);
+    ax_exit(A("after_gc"));
+}
+
+static void last_message_root(ax_term_t arg)
+{
+    ax_term_t pid;
+    ax_term_t ref;
+    ax_term_t m;
+    ax_term_t why;
+    ax_term_t args =
+        ax_list_v(ax_heap(), 2, (ax_term_t[]){ax_self(), A("lm")});
+
+    (void)arg;
+    CHECK(ax_module_add_path(dir) == 0);
+    CHECK(ax_spawn_monitor(crash_after_collections, ax_self(), &pid, &ref) ==
+          0);
+    CHECK(ax_receive(pid, 5000, &m, NULL) == 0);
+    ax_send(pid, T2(A("hello"), ax_string(ax_heap(), "world")));
+    wait_down(ref);
+    note_pid(0, pid);
+    CHECK(ax_gen_start(A("sup_worker"), args, NULL, &pid, &why) == 0);
+    note_pid(1, pid);
+    CHECK(ax_monitor(pid, &ref) == 0);
+    ax_cast(pid, T2(A("exit"), T2(A("bad"), A("cast"))));
+    wait_down(ref);
+}
+
+Test(crashlog, last_message_handled)
+{
+    char out[MOD_PATH_LEN + 16];
+    sqlite3 *db;
+
+    snprintf(out, sizeof(out), "%s/sup_worker.so", dir);
+    mod_build("sup_worker.c", out);
+    run_and_flush(last_message_root);
+    db = open_db(db_path);
+    assert_crash_field(db, pid_text[0], "reason", "after_gc");
+    assert_crash_field(db, pid_text[0], "last_message",
+                       "{hello, \"world\"}");
+    assert_crash_field(db, pid_text[1], "reason", "{bad, cast}");
+    assert_crash_field(db, pid_text[1], "last_message",
+                       "{'$gen_cast', {exit, {bad, cast}}}");
     close_db(db);
     stop_node();
 }
@@ -752,3 +817,4 @@ Test(crashlog, sigkill_in_a_storm_leaves_an_intact_database, .timeout = 120)
                  rows);
     close_db(db);
 }
+
