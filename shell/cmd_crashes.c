@@ -25,8 +25,10 @@
 #include "ax.h"
 #include "cmd.h"
 
-/* The schema version this command reads (PRAGMA user_version). */
-#define SCHEMA_VERSION 1
+/* The schema versions this command reads (PRAGMA user_version): a
+ * column newer than the database reads as NULL. */
+#define SCHEMA_VERSION 2
+#define SCHEMA_OLDEST 1
 #define BUSY_MS 5000
 #define DEFAULT_LIMIT 50
 
@@ -42,6 +44,7 @@ struct query {
     long long limit; /* 0: every report */
     long long id;    /* 0: not one report */
     bool json;
+    int version; /* the database's schema */
 };
 
 /* --- Options -------------------------------------------------------------- */
@@ -299,8 +302,9 @@ static int schema_version(sqlite3 *db, const char *path)
     return v;
 }
 
-/* Opens the log read-only and checks its schema; NULL with a message. */
-static sqlite3 *open_log(const char *path)
+/* Opens the log read-only and checks its schema (its version in
+ * *version); NULL with a message. */
+static sqlite3 *open_log(const char *path, int *version)
 {
     struct stat st;
     sqlite3 *db = NULL;
@@ -321,7 +325,8 @@ static sqlite3 *open_log(const char *path)
         goto out_close;
     }
     v = schema_version(db, path);
-    if (v == SCHEMA_VERSION)
+    *version = v;
+    if (v >= SCHEMA_OLDEST && v <= SCHEMA_VERSION)
         return db;
     if (v == 0)
         fprintf(stderr, "ax crashes: %s: not an ax crash log\n", path);
@@ -336,13 +341,21 @@ out_close:
     return NULL;
 }
 
-/* The columns printed, in SELECT order; the table shows the first six. */
-static const char *const columns[] = {
-    "id",          "time",     "pid",      "name",         "module",
-    "reason",      "node",     "version",  "last_message", "state",
-    "mailbox_len", "mailbox",  "links",    "monitors",     "ancestors",
-    "supervisor",  "child_id", "restarts", "reductions",   "heap_words",
-    "backtrace"};
+/* The columns printed, in SELECT order; the table shows the first six.
+ * Those of a later schema than 1 say since which. */
+static const struct column {
+    const char *name;
+    int since;
+} columns[] = {
+    {"id", 1},          {"time", 1},       {"pid", 1},
+    {"name", 1},        {"module", 1},     {"reason", 1},
+    {"node", 1},        {"version", 1},    {"last_message", 1},
+    {"state", 1},       {"mailbox_len", 1}, {"mailbox", 1},
+    {"links", 1},       {"monitors", 1},   {"ancestors", 1},
+    {"supervisor", 1},  {"child_id", 1},   {"restarts", 1},
+    {"reductions", 1},  {"heap_words", 1}, {"backtrace", 1},
+    {"dump", 2},
+};
 
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 enum { C_ID, C_TIME, C_PID, C_NAME, C_MODULE, C_REASON };
@@ -371,8 +384,11 @@ static void build_select(const struct query *q, char *sql, size_t size,
     size_t len = (size_t)snprintf(sql, size, "SELECT");
 
     for (size_t i = 0; i < NCOLUMNS; i++)
-        len += (size_t)snprintf(sql + len, size - len, "%s %s", i ? "," : "",
-                                columns[i]);
+        len += (size_t)snprintf(sql + len, size - len, "%s %s",
+                                i ? "," : "",
+                                columns[i].since <= q->version
+                                    ? columns[i].name
+                                    : "NULL");
     len += (size_t)snprintf(sql + len, size - len, " FROM crash WHERE 1");
     *n = 0;
     for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
@@ -544,7 +560,7 @@ static void print_json(sqlite3_stmt *s)
     for (size_t i = 0; i < NCOLUMNS; i++) {
         int type = sqlite3_column_type(s, (int)i);
 
-        printf("%s\"%s\":", i ? "," : "", columns[i]);
+        printf("%s\"%s\":", i ? "," : "", columns[i].name);
         if (type == SQLITE_NULL)
             fputs("null", stdout);
         else if (type == SQLITE_INTEGER)
@@ -577,7 +593,9 @@ static void print_full(sqlite3_stmt *s)
     printf("crash report %s\n", text_of(s, C_ID));
     print_field("time", time_text);
     for (size_t i = C_PID; i < NCOLUMNS; i++)
-        print_field(columns[i], text_of(s, (int)i) ? text_of(s, (int)i) : "-");
+        if (columns[i].since == 1 || text_of(s, (int)i))
+            print_field(columns[i].name,
+                        text_of(s, (int)i) ? text_of(s, (int)i) : "-");
 }
 
 /* --- The command ---------------------------------------------------------- */
@@ -634,7 +652,7 @@ int ax_cmd_crashes(int argc, char **argv)
                         "XDG_STATE_HOME, or give --db PATH\n");
         return 1;
     }
-    db = open_log(path);
+    db = open_log(path, &q.version);
     rows = db ? print_rows(db, &q, path) : -1;
     if (rows == 0 && q.id)
         fprintf(stderr, "ax crashes: %s: no crash report %lld\n", path, q.id);

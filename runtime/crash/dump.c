@@ -38,6 +38,7 @@ struct out {
 
 static char dump_path[PATH_MAX];
 static bool dump_path_set;
+static int64_t dump_node_start;
 static char dir_scratch[PATH_MAX]; /* for making the directories */
 static char what[512];             /* the summary line */
 static char maps_buf[4096];        /* reading /proc/self/maps */
@@ -391,6 +392,8 @@ static void put_header(struct out *o, const struct fault_report *r)
     out_time(o, us);
     out_str(o, "\ntime_us: ");
     out_i64(o, us);
+    out_str(o, "\nnode_start: ");
+    out_i64(o, dump_node_start);
     out_str(o, "\nos_pid: ");
     out_i64(o, getpid());
     out_str(o, "\nsignal: ");
@@ -543,6 +546,11 @@ int ax__fault_set_dump_path(const char *path)
     return 0;
 }
 
+void ax__fault_set_dump_node_start(int64_t us)
+{
+    dump_node_start = us;
+}
+
 const char *ax__fault_dump_path(void)
 {
     if (!dump_path_set)
@@ -625,6 +633,8 @@ static int take(struct fault_dump *d, struct joined *j, const char *key,
         d->frames[d->nframes++] = (uintptr_t)strtoull(v, NULL, 16);
     else if (IS("time_us"))
         d->time_us = strtoll(v, NULL, 10);
+    else if (IS("node_start"))
+        d->node_start = strtoll(v, NULL, 10);
     else if (IS("os_pid"))
         d->os_pid = strtol(v, NULL, 10);
     else if (IS("signal"))

@@ -4,6 +4,8 @@
  *
  * The dump is written from the signal handler, so with open, write,
  * mkdir, close and reads of memory only; its path is chosen beforehand:
+ * next to the node's crash log (NODE.db: NODE.dump; log.h sets it as the
+ * log opens, and imports a dump found there), else
  * $XDG_STATE_HOME/ax/NODE.dump, else ~/.local/state/ax/NODE.dump, NODE
  * being "nonode" until nodes have names. Missing directories are made
  * (mode 0700). A new dump replaces an older one at the same path.
@@ -18,6 +20,7 @@
  *                                   to stderr after "ax: fatal: ")
  *   time: 2024-05-01T12:00:00.123456Z      UTC
  *   time_us: 1714564800123456              microseconds since the epoch
+ *   node_start: 1714564700000000           when the node started (us), or 0
  *   os_pid: 4242
  *   signal: sigsegv                 sigsegv, sigbus, sigfpe, sigill or
  *                                   sigabrt (as in exit reasons)
@@ -77,6 +80,7 @@ struct fault_report {
 struct fault_dump {
     bool complete; /* it ends with `end: ok` */
     int64_t time_us;
+    int64_t node_start; /* 0: not known */
     long os_pid;
     char signal[16]; /* "sigsegv", ... */
     int signo;
@@ -102,6 +106,11 @@ struct fault_dump {
  * empty or too long. Not thread-safe: at node start, before any fault.
  */
 int ax__fault_set_dump_path(const char *path);
+
+/* Notes when the node started (microseconds since the epoch), for the
+ * dump's node_start line. Not thread-safe: at node start, before any
+ * fault. */
+void ax__fault_set_dump_node_start(int64_t us);
 
 /* The dump's path: the one set, or the default; "" when there is none
  * (neither XDG_STATE_HOME nor HOME is set). Static storage, valid until

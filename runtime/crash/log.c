@@ -11,6 +11,7 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include "../term/atom.h"
+#include "dump.h"
 
 #define NODE_NAME_MAX 256
 #define DEFAULT_MAX_ROWS 100000
@@ -53,6 +55,7 @@ static struct {
     struct timespec retry_at; /* when failing: the next attempt */
     pthread_t writer;
     char *path;                    /* the open log's database */
+    char *dump_path;               /* its node's crash dump, or NULL */
     char *chosen;                  /* ax_crash_log_set_path's, or NULL */
     char node_next[NODE_NAME_MAX]; /* ax__crash_log_set_node's */
     char node[NODE_NAME_MAX];      /* the open log's: stable while it runs */
@@ -284,6 +287,48 @@ static char *resolve_path(const char *path, int *err)
     return s;
 }
 
+/* The crash dump's path next to the database at db (NODE.db: NODE.dump),
+ * in a new string; NULL when memory runs out. */
+static char *dump_path_of(const char *db)
+{
+    size_t n = strlen(db);
+
+    if (n > 3 && strcmp(db + n - 3, ".db") == 0)
+        n -= 3;
+    return printf_new("%.*s.dump", (int)n, db);
+}
+
+/*
+ * Makes the fault handler write its crash dump next to the database
+ * (NODE.dump), noting the node's start in it; and queues the report of
+ * the dump an earlier run left there, if any. From ax__crash_log_open,
+ * as the log opens, before the node's processes run (no fault can
+ * replace the dump while it is read).
+ */
+static void import_dump(void)
+{
+    struct fault_dump fd;
+    int err;
+
+    if (!q.dump_path || ax__fault_set_dump_path(q.dump_path))
+        return; /* the dump stays where fault.c put it: not imported */
+    ax__fault_set_dump_node_start(q.node_start);
+    errno = 0;
+    err = ax__fault_dump_read(q.dump_path, &fd);
+    if (err == AX_EINVAL && errno == ENOENT)
+        return;
+    if (err) {
+        fprintf(stderr, "ax: crash log: cannot import the crash dump %s: %s\n",
+                q.dump_path,
+                err == AX_ENOMEM ? "out of memory"
+                : errno          ? strerror(errno)
+                                 : "not a crash dump");
+        return;
+    }
+    enqueue(ax__crash_dump_report_new(&fd));
+    ax__fault_dump_destroy(&fd);
+}
+
 int ax__crash_log_set_node(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -299,6 +344,7 @@ int ax__crash_log_set_node(const char *name)
 int ax__crash_log_open(const char *path)
 {
     struct crash_db *d;
+    bool fresh;
     bool is_open;
     char *p;
     int err;
@@ -315,16 +361,21 @@ int ax__crash_log_open(const char *path)
     pthread_mutex_lock(&q.lock);
     free(q.path);
     q.path = p;
-    if (!q.open) {
+    fresh = !q.open;
+    if (fresh) {
         memcpy(q.node, q.node_next, sizeof(q.node));
         q.node_start = ax__crash_now_us();
+        free(q.dump_path);
+        q.dump_path = dump_path_of(q.path);
     }
     q.failing = false;
     q.open = true;
-    d = ax__crash_db_new(q.path, q.node, q.node_start);
+    d = ax__crash_db_new(q.path, q.node, q.node_start, q.dump_path);
     q.has_writer = d && pthread_create(&q.writer, NULL, writer_main, d) == 0;
     err = q.has_writer ? 0 : AX_ENOMEM;
     pthread_mutex_unlock(&q.lock);
+    if (!err && fresh)
+        import_dump();
     if (!err)
         return 0;
     ax__crash_db_free(d);

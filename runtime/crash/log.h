@@ -20,6 +20,13 @@
  *   once on stderr, and the writer retries every retry_ms.
  * - The writer alone touches the database connection.
  *
+ * A node that died of a fault outside any process left a crash dump
+ * (dump.h) next to its database (NODE.db: NODE.dump). Opening the log
+ * reads it and queues it as a crash report; once that report is
+ * committed, the writer renames the dump NODE.dump.imported. A dump whose
+ * report is committed already (the node died before the rename) is not
+ * written twice.
+ *
  * Files: log.c (the queue, the writer thread, the log's life),
  * log_report.c (building reports), log_db.c (SQLite, and the schema).
  */
@@ -64,6 +71,11 @@ int ax__crash_log_set_node(const char *name);
  * go to the new database. Errors: AX_ENOMEM (no thread or memory), AX_EINVAL
  * (no HOME to find the default path under). From a thread that is not a
  * process.
+ *
+ * Opening a log that was not open also points the fault handler's crash
+ * dump (dump.h) next to the database (NODE.dump), and queues the report
+ * of a dump found there (an earlier run's); switching keeps that path.
+ * So it runs before the node's schedulers start.
  */
 int ax__crash_log_open(const char *path);
 
@@ -122,6 +134,7 @@ enum crash_field {
     CF_MONITORS,
     CF_ANCESTORS,
     CF_BACKTRACE,
+    CF_DUMP,
     CF_COUNT
 };
 enum sup_field {
@@ -145,7 +158,9 @@ enum { N_RESTARTS };
 struct report {
     struct report *next; /* in the queue */
     bool sup;            /* fields are sup_field's, else crash_field's */
+    bool from_dump;      /* a crash dump's: renamed once committed */
     int64_t time_us;
+    int64_t node_start;  /* the run it is about; 0: the log's own */
     int64_t num[N_COUNT];
     size_t size; /* of the block, for the queue's bound */
     uint32_t off[CF_COUNT];
@@ -167,15 +182,19 @@ int64_t ax__crash_now_us(void);
  * malloc'd (one block: free() frees it), NULL when memory runs out. */
 struct report *ax__crash_report_new(struct proc *p, ax_term_t reason);
 struct report *ax__crash_sup_report_new(const ax_sup_report_t *s);
+/* The crash report of the fatal fault that dump d describes. */
+struct fault_dump;
+struct report *ax__crash_dump_report_new(const struct fault_dump *d);
 
 /* log_db.c: the database, for the writer thread only. */
 struct crash_db;
 
 /* A handle on the database at path, whose rows name node and node_start
- * (path and node are kept: they outlive it); nothing is opened until
- * the first write. NULL when memory runs out. */
+ * (path, node and dump_path are kept: they outlive it); nothing is
+ * opened until the first write. dump_path is the crash dump to rename
+ * once its report is committed. NULL when memory runs out. */
 struct crash_db *ax__crash_db_new(const char *path, const char *node,
-                                  int64_t node_start);
+                                  int64_t node_start, const char *dump_path);
 /*
  * Writes the list r, opening the database first if it is not open;
  * returns what it could not write (NULL if all) and adds the count and

@@ -4,7 +4,9 @@
  *
  * The database (WAL mode, synchronous=NORMAL: a committed transaction
  * survives the process being killed; a busy timeout of BUSY_MS). Schema
- * version 1, in PRAGMA user_version; also documented in ax(1):
+ * version 2, in PRAGMA user_version; also documented in ax(1). A later
+ * version only adds to an earlier one, and a database of an earlier
+ * version is brought up to this one (migrations[]) when opened:
  *
  *   crash              one row per abnormal exit
  *     id               INTEGER PRIMARY KEY AUTOINCREMENT (never reused)
@@ -26,6 +28,12 @@
  *     ancestors        TEXT, [Parent] or []
  *     backtrace        TEXT, the native backtrace of a fault (one frame
  *                      a line, as backtrace.h), or NULL
+ *     dump             TEXT (version 2), for a fault that killed the node
+ *                      (imported from its crash dump, dump.h): the dump
+ *                      without its frame and map lines; else NULL. Its
+ *                      pid is the process being ended, or "none"; its
+ *                      reason {fatal, Signal[, Address]}; its node_start
+ *                      the run that died
  *     mailbox_len      INTEGER, messages left in its queue
  *     reductions       INTEGER
  *     heap_words       INTEGER, heap capacity in 8-byte words
@@ -56,14 +64,16 @@
 #include "log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define TEXT_(x) #x
 #define TEXT(x) TEXT_(x)
 #define BUSY_MS 5000
@@ -88,7 +98,7 @@ static const char schema_sql[] =
     " state TEXT, mailbox TEXT, links TEXT, monitors TEXT, ancestors TEXT,"
     " backtrace TEXT, mailbox_len INTEGER NOT NULL,"
     " reductions INTEGER NOT NULL, heap_words INTEGER NOT NULL,"
-    " supervisor TEXT, child_id TEXT, restarts INTEGER);"
+    " supervisor TEXT, child_id TEXT, restarts INTEGER, dump TEXT);"
     "CREATE INDEX IF NOT EXISTS crash_time ON crash (time);"
     "CREATE INDEX IF NOT EXISTS crash_pid ON crash (pid);"
     "CREATE INDEX IF NOT EXISTS crash_module ON crash (module);"
@@ -105,6 +115,12 @@ static const char schema_sql[] =
     " ON supervisor_report (child_pid);"
     "PRAGMA user_version = " TEXT(SCHEMA_VERSION) ";";
 
+/* migrations[v - 1] brings a database of version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION - 1] = {
+    "ALTER TABLE crash ADD COLUMN dump TEXT;"
+    "PRAGMA user_version = 2;",
+};
+
 enum stmt_id {
     S_BEGIN,
     S_COMMIT,
@@ -115,6 +131,7 @@ enum stmt_id {
     S_ROWS_CRASH,
     S_AGE_SUP,
     S_ROWS_SUP,
+    S_DUMP_SEEN,
     S_COUNT
 };
 
@@ -124,10 +141,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CRASH] =
         "INSERT INTO crash (time, node, node_start, pid, name, module,"
         " version, reason, last_message, state, mailbox, links, monitors,"
-        " ancestors, backtrace, mailbox_len, reductions, heap_words,"
+        " ancestors, backtrace, dump, mailbox_len, reductions, heap_words,"
         " supervisor, child_id, restarts)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     [S_SUP] =
         "INSERT INTO supervisor_report (time, node, node_start, supervisor,"
         " sup_name, event, child_id, child_pid, new_pid, reason, restarts)"
@@ -144,6 +161,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ROWS_SUP] = "DELETE FROM supervisor_report"
                    " WHERE id <= (SELECT max(id) FROM supervisor_report)"
                    " - ?1",
+    /* A crash dump's report committed already (?1 time, ?2 node). */
+    [S_DUMP_SEEN] = "SELECT count(*) FROM crash WHERE time = ?1 AND node = ?2"
+                    " AND dump IS NOT NULL",
 };
 
 /* Supervisor reports that named a pid with no crash row yet, oldest
@@ -162,6 +182,8 @@ struct crash_db {
     const char *path;
     const char *node;
     int64_t node_start;
+    const char *dump_path;
+    bool dump_in_txn; /* the transaction holds a crash dump's report */
     struct pending pending;
     char err[256]; /* why the last attempt failed */
 };
@@ -236,28 +258,43 @@ static int query_text(struct crash_db *d, const char *sql, char *buf,
     return rc == SQLITE_OK ? 0 : db_fail(d, "finalize", rc);
 }
 
-/* Creates the schema, or checks the one found is this version. */
-static int check_schema(struct crash_db *d)
+/* The schema version of the database; -1 on failure. Under a
+ * transaction, so that it holds until the transaction ends. */
+static int schema_version(struct crash_db *d)
 {
     char v[32];
 
-    if (query_text(d, "PRAGMA user_version", v, sizeof(v)))
-        return -1;
-    if (atoi(v) == SCHEMA_VERSION)
+    return query_text(d, "PRAGMA user_version", v, sizeof(v)) ? -1 : atoi(v);
+}
+
+/* Creates the schema, brings an older one up to this version, or checks
+ * the one found is this version; in one transaction. */
+static int check_schema(struct crash_db *d)
+{
+    int v = schema_version(d);
+
+    if (v == SCHEMA_VERSION)
         return 0;
-    if (atoi(v) > SCHEMA_VERSION) {
+    if (v < 0 || run_script(d, "BEGIN IMMEDIATE"))
+        return -1;
+    v = schema_version(d); /* another writer may have been first */
+    if (v > SCHEMA_VERSION)
         snprintf(d->err, sizeof(d->err),
-                 "its schema (version %s) is newer than this ax's (%d)", v,
+                 "its schema (version %d) is newer than this ax's (%d)", v,
                  SCHEMA_VERSION);
-        return -1;
-    }
-    if (run_script(d, "BEGIN IMMEDIATE"))
-        return -1;
-    if (run_script(d, schema_sql) || run_script(d, "COMMIT")) {
-        rollback(d);
-        return -1;
-    }
+    if (v < 0 || v > SCHEMA_VERSION)
+        goto out_rollback;
+    if (v == 0 && run_script(d, schema_sql))
+        goto out_rollback;
+    for (; v > 0 && v < SCHEMA_VERSION; v++)
+        if (run_script(d, migrations[v - 1]))
+            goto out_rollback;
+    if (run_script(d, "COMMIT"))
+        goto out_rollback;
     return 0;
+out_rollback:
+    rollback(d);
+    return -1;
 }
 
 static void db_close(struct crash_db *d)
@@ -356,7 +393,8 @@ static int bind_report(struct crash_db *d, enum stmt_id id,
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(s, 2, d->node, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(s, 3, d->node_start);
+        rc = sqlite3_bind_int64(s, 3, r->node_start ? r->node_start
+                                                    : d->node_start);
     for (unsigned i = 0; rc == SQLITE_OK && i < nf; i++)
         rc = bind_text(s, 4 + (int)i, report_field(r, i));
     for (unsigned i = 0; rc == SQLITE_OK && i < nn; i++)
@@ -411,28 +449,70 @@ static const struct report *pending_find(struct pending *pd,
     return NULL;
 }
 
-/* Binds a crash row's supervisor, child_id and restarts (?19 to ?21)
+/* Binds a crash row's supervisor, child_id and restarts (?20 to ?22)
  * from supervisor report s, or NULL. */
 static int bind_supervisor(struct crash_db *d, const struct report *s)
 {
     sqlite3_stmt *st = d->stmt[S_CRASH];
-    int rc = bind_text(st, 19, s ? report_field(s, SF_SUPERVISOR) : NULL);
+    int rc = bind_text(st, 20, s ? report_field(s, SF_SUPERVISOR) : NULL);
 
     if (rc == SQLITE_OK)
-        rc = bind_text(st, 20, s ? report_field(s, SF_CHILD_ID) : NULL);
+        rc = bind_text(st, 21, s ? report_field(s, SF_CHILD_ID) : NULL);
     if (rc == SQLITE_OK)
-        rc = s ? sqlite3_bind_int64(st, 21, s->num[N_RESTARTS])
-               : sqlite3_bind_null(st, 21);
+        rc = s ? sqlite3_bind_int64(st, 22, s->num[N_RESTARTS])
+               : sqlite3_bind_null(st, 22);
     return rc == SQLITE_OK ? 0 : db_fail(d, "bind", rc);
+}
+
+/* Whether crash dump report r has its row already (its node died after
+ * the commit, before renaming the dump): 1, 0, or -1 on failure. */
+static int dump_seen(struct crash_db *d, const struct report *r)
+{
+    sqlite3_stmt *s = d->stmt[S_DUMP_SEEN];
+    int rc = sqlite3_bind_int64(s, 1, r->time_us);
+    int seen = 0;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(s, 2, d->node, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK)
+        return db_fail(d, "bind", rc);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        seen = sqlite3_column_int64(s, 0) > 0;
+    sqlite3_reset(s); /* returns the step's code again */
+    return rc == SQLITE_ROW ? seen : db_fail(d, "read", rc);
 }
 
 static int insert_crash(struct crash_db *d, const struct report *r)
 {
     const struct report *s = d->pending.n ? pending_find(&d->pending, r) : NULL;
+    int seen = r->from_dump ? dump_seen(d, r) : 0;
 
+    if (seen < 0)
+        return -1;
+    d->dump_in_txn |= r->from_dump;
+    if (seen)
+        return 0;
     if (bind_report(d, S_CRASH, r) || bind_supervisor(d, s))
         return -1;
     return step(d, S_CRASH);
+}
+
+/* Renames the crash dump whose report was committed, so that it is
+ * imported once; keeps it for a look (NAME.imported), or else removes
+ * it. */
+static void retire_dump(struct crash_db *d)
+{
+    char to[PATH_MAX + 16];
+
+    d->dump_in_txn = false;
+    snprintf(to, sizeof(to), "%s.imported", d->dump_path);
+    if (rename(d->dump_path, to) != 0 && unlink(d->dump_path) != 0 &&
+        errno != ENOENT)
+        fprintf(stderr,
+                "ax: crash log: cannot remove the imported crash dump "
+                "%s: %s\n",
+                d->dump_path, strerror(errno));
 }
 
 /* Inserts supervisor report r, and fills its child's crash row (or
@@ -491,9 +571,12 @@ static int write_txn(struct crash_db *d, struct report *r,
     }
     if (prune(d, l) || step(d, S_COMMIT))
         goto out_rollback;
+    if (d->dump_in_txn && d->dump_path)
+        retire_dump(d);
     *next = r;
     return 0;
 out_rollback:
+    d->dump_in_txn = false;
     rollback(d);
     return -1;
 }
@@ -524,7 +607,7 @@ struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
 }
 
 struct crash_db *ax__crash_db_new(const char *path, const char *node,
-                                  int64_t node_start)
+                                  int64_t node_start, const char *dump_path)
 {
     struct crash_db *d = calloc(1, sizeof(*d));
 
@@ -532,6 +615,7 @@ struct crash_db *ax__crash_db_new(const char *path, const char *node,
         d->path = path;
         d->node = node;
         d->node_start = node_start;
+        d->dump_path = dump_path;
     }
     return d;
 }

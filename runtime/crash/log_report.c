@@ -4,6 +4,8 @@
  * queue are still whole (its exit hook runs before they go), or the
  * supervisor, whose report's terms live during its hook only. So
  * everything is printed here, to text, and the report outlives both.
+ * The report of a crash dump (a fault that killed an earlier run of the
+ * node) is built from the dump read back, at the log's opening.
  *
  * Every printed term is bounded (ax_format_opts_t), and a backtrace has
  * at most AX_BACKTRACE_MAX frames, so a report is some kilobytes at
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "../code/module.h"
+#include "dump.h"
 #include "fault.h"
 
 #define REASON_CHARS 2048
@@ -132,6 +135,11 @@ static void put_term(struct builder *b, ax_term_t t, size_t max_chars)
     free(s);
 }
 
+static void field_str(struct builder *b, unsigned f, const char *s)
+{
+    field_text(b, f, s, strlen(s));
+}
+
 static void field_term(struct builder *b, unsigned f, ax_term_t t,
                        size_t max_chars)
 {
@@ -216,7 +224,7 @@ static void field_module(struct builder *b, struct proc *p)
     field_atom(b, CF_MODULE, ax__version_module(v));
     vsn = ax__version_desc(v)->version;
     if (vsn)
-        field_text(b, CF_VERSION, vsn, strlen(vsn));
+        field_str(b, CF_VERSION, vsn);
 }
 
 /* The first messages of p's queue, as a list. */
@@ -286,7 +294,7 @@ struct report *ax__crash_report_new(struct proc *p, ax_term_t reason)
     field_monitors(&b, p->ext);
     field_pids(&b, CF_ANCESTORS, &p->parent, term_is_pid(p->parent), 0);
     if ((bt = ax__fault_backtrace()))
-        field_text(&b, CF_BACKTRACE, bt, strlen(bt));
+        field_str(&b, CF_BACKTRACE, bt);
     r = builder_finish(&b);
     if (r) {
         r->num[N_MAILBOX_LEN] = (int64_t)p->queue_len;
@@ -324,7 +332,7 @@ struct report *ax__crash_sup_report_new(const ax_sup_report_t *s)
     field_pid(&b, SF_SUPERVISOR, s->supervisor);
     if (ax_is_atom(s->sup_name))
         field_atom(&b, SF_SUP_NAME, s->sup_name);
-    field_text(&b, SF_EVENT, event, strlen(event));
+    field_str(&b, SF_EVENT, event);
     field_term(&b, SF_CHILD_ID, s->child_id, TERM_CHARS);
     field_pid(&b, SF_CHILD_PID, s->child_pid);
     field_pid(&b, SF_NEW_PID, s->new_pid);
@@ -332,5 +340,54 @@ struct report *ax__crash_sup_report_new(const ax_sup_report_t *s)
     r = builder_finish(&b);
     if (r)
         r->num[N_RESTARTS] = (int64_t)s->restarts;
+    return r;
+}
+
+/* --- What a fatal fault left ---------------------------------------------- */
+
+/* The dump's text without its map and frame lines (the frames are in the
+ * backtrace, symbolised; the maps served to symbolise them). */
+static void put_dump_text(struct builder *b, const char *text)
+{
+    while (*text) {
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) + 1 : strlen(text);
+
+        if (strncmp(text, "map: ", 5) != 0 && strncmp(text, "frame: ", 7) != 0)
+            put(b, text, n);
+        text += n;
+    }
+}
+
+struct report *ax__crash_dump_report_new(const struct fault_dump *d)
+{
+    const char *sig = d->signal[0] ? d->signal : "unknown";
+    bool has_addr = strcmp(sig, "sigsegv") == 0 || strcmp(sig, "sigbus") == 0;
+    char reason[64];
+    struct builder b;
+    struct report *r;
+
+    if (!builder_init(&b, false))
+        return NULL;
+    /* As a process's {signal, Name[, Address]}. */
+    if (has_addr)
+        snprintf(reason, sizeof(reason), "{fatal, %s, %llu}", sig,
+                 (unsigned long long)d->address);
+    else
+        snprintf(reason, sizeof(reason), "{fatal, %s}", sig);
+    field_str(&b, CF_PID, d->running[0] ? d->running : "none");
+    field_str(&b, CF_REASON, reason);
+    if (d->backtrace)
+        field_str(&b, CF_BACKTRACE, d->backtrace);
+    begin_field(&b, CF_DUMP);
+    put_dump_text(&b, d->text);
+    end_field(&b);
+    r = builder_finish(&b);
+    if (r) {
+        r->from_dump = true;
+        r->node_start = d->node_start;
+        if (d->time_us)
+            r->time_us = d->time_us;
+    }
     return r;
 }

@@ -58,7 +58,7 @@ for l in sys.stdin:
     assert r["name"] == "flaky" and r["child_id"] == "f", r
     assert r["reason"] == "{random_failure, 1.0}" and r["state"] == "1.0", r
     assert r["supervisor"].startswith("<0.") and r["restarts"] >= 1, r
-    assert isinstance(r["time"], int), r
+    assert isinstance(r["time"], int) and r["dump"] is None, r
     assert r["last_message"].startswith("{\x27$ax_timeout\x27, "), r
 ' || fail "bad JSON rows"
 [ "$($AX crashes --db "$db" --limit 2 --json | json_rows)" -eq 2 ] || fail "--limit"

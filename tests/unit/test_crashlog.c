@@ -694,7 +694,7 @@ Test(crashlog, default_path_and_node_name)
                            " WHERE node = 'alpha'",
                            NULL),
                  1);
-    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 1);
+    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 2);
     query(db, "PRAGMA journal_mode", NULL, path, sizeof(path));
     cr_assert_str_eq(path, "wal");
     close_db(db);
@@ -771,7 +771,7 @@ static long long wait_for_rows(long long n)
         if (access(db_path, F_OK) != 0)
             continue;
         db = open_db(db_path);
-        if (query_int(db, "PRAGMA user_version", NULL) == 1)
+        if (query_int(db, "PRAGMA user_version", NULL) == 2)
             seen = query_int(db, "SELECT count(*) FROM crash", NULL);
         close_db(db);
     }
@@ -818,3 +818,138 @@ Test(crashlog, sigkill_in_a_storm_leaves_an_intact_database, .timeout = 120)
     close_db(db);
 }
 
+/* --- A fatal fault's crash dump, imported at the next start --------------- */
+
+/* test_fault.c: a store through NULL, here outside any process. */
+void ax_test_fatal_here(void);
+
+/* The child: a node on the test's database, then a fault outside any
+ * process, which kills it and leaves a crash dump next to the database. */
+static _Noreturn void fatal_child(void)
+{
+    int null = open("/dev/null", O_WRONLY);
+
+    dup2(null, STDERR_FILENO); /* what kills it is no news here */
+    if (ax_node_start(NULL) == 0)
+        ax_test_fatal_here();
+    _exit(1);
+}
+
+static void idle_root(ax_term_t arg)
+{
+    (void)arg;
+}
+
+static long long dump_rows(void)
+{
+    sqlite3 *db = open_db(db_path);
+    long long n =
+        query_int(db, "SELECT count(*) FROM crash WHERE dump IS NOT NULL", NULL);
+
+    close_db(db);
+    return n;
+}
+
+Test(crashlog, a_fatal_faults_dump_is_imported_once, .timeout = 60)
+{
+    char dump[MOD_PATH_LEN + 16];
+    char imported[MOD_PATH_LEN + 32];
+    char buf[8192];
+    sqlite3 *db;
+    pid_t child;
+    int status;
+
+    snprintf(dump, sizeof(dump), "%s/crash.dump", dir);
+    snprintf(imported, sizeof(imported), "%s.imported", dump);
+    fflush(NULL);
+    child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0)
+        fatal_child();
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+              "status %#x", status);
+    cr_assert_eq(access(dump, F_OK), 0, "no crash dump at %s", dump);
+
+    run_and_flush(idle_root);
+    db = open_db(db_path);
+    query(db, "SELECT pid || ' ' || reason FROM crash WHERE dump IS NOT NULL",
+          NULL, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "none {fatal, sigsegv, 0}");
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash WHERE node = 'nonode'"
+                           " AND node_start > 0 AND node_start <= time"
+                           " AND time > ?",
+                           "0"),
+                 1);
+    query(db, "SELECT backtrace FROM crash", NULL, buf, sizeof(buf));
+    cr_assert(strstr(buf, " ax_test_fatal_here (test-unit) "), "%s", buf);
+    query(db, "SELECT dump FROM crash", NULL, buf, sizeof(buf));
+    cr_assert(strstr(buf, "what: SIGSEGV at address 0x0 (pc 0x"), "%s", buf);
+    cr_assert(strstr(buf, "\nsched: 0 ") && strstr(buf, "\nend: ok\n"), "%s",
+              buf);
+    cr_assert(!strstr(buf, "map: ") && !strstr(buf, "frame: "), "%s", buf);
+    close_db(db);
+    stop_node();
+    cr_assert_neq(access(dump, F_OK), 0);
+    cr_assert_eq(access(imported, F_OK), 0);
+
+    /* A dump whose report is in already (its node died before renaming
+     * it) is not written twice; nor is the next start an import. */
+    cr_assert_eq(rename(imported, dump), 0);
+    run_and_flush(idle_root);
+    stop_node();
+    cr_assert_neq(access(dump, F_OK), 0);
+    run_and_flush(idle_root);
+    stop_node();
+    cr_assert_eq(dump_rows(), 1);
+}
+
+/* --- An older schema ------------------------------------------------------ */
+
+/* Version 1, as its writer made it (less the indexes), with a row
+ * recent enough not to be pruned. */
+static const char schema_v1[] =
+    "CREATE TABLE crash (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, node TEXT NOT NULL, node_start INTEGER NOT NULL,"
+    " pid TEXT NOT NULL, name TEXT, module TEXT, version TEXT,"
+    " reason TEXT NOT NULL, last_message TEXT, state TEXT, mailbox TEXT,"
+    " links TEXT, monitors TEXT, ancestors TEXT, backtrace TEXT,"
+    " mailbox_len INTEGER NOT NULL, reductions INTEGER NOT NULL,"
+    " heap_words INTEGER NOT NULL, supervisor TEXT, child_id TEXT,"
+    " restarts INTEGER);"
+    "CREATE TABLE supervisor_report (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, node TEXT NOT NULL, node_start INTEGER NOT NULL,"
+    " supervisor TEXT NOT NULL, sup_name TEXT, event TEXT NOT NULL,"
+    " child_id TEXT, child_pid TEXT, new_pid TEXT, reason TEXT,"
+    " restarts INTEGER NOT NULL);"
+    "INSERT INTO crash (time, node, node_start, pid, reason, mailbox_len,"
+    " reductions, heap_words)"
+    " VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000000, 'old', 1,"
+    " '<0.1.0>', 'old', 0, 0, 0);"
+    "PRAGMA user_version = 1;";
+
+static void crash_once(ax_term_t arg)
+{
+    (void)arg;
+    spawn_and_wait(exit_with, A("new"));
+}
+
+Test(crashlog, a_version_1_database_is_migrated)
+{
+    sqlite3 *db;
+
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+    close_db(db);
+    run_and_flush(crash_once);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 2);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash WHERE dump IS NULL AND"
+                           " reason IN ('old', 'new')",
+                           NULL),
+                 2);
+    close_db(db);
+    stop_node();
+}
