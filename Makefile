@@ -44,6 +44,9 @@ AX_SRCS   := $(sort $(wildcard shell/*.c))
 AX_OBJS   := $(AX_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+# The shell's language (not its main or subcommands), for the unit tests.
+LANG_SRCS := $(sort $(wildcard shell/lang_*.c)) shell/pretty.c
+LANG_OBJS := $(LANG_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
@@ -145,9 +148,9 @@ $(AX_BIN): $(AX_OBJS) $(LIBAX_A)
 	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(AX_OBJS) \
 	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_OBJS) $(LIBAX_A)
+$(UNIT_BIN): $(UNIT_OBJS) $(LANG_OBJS) $(LIBAX_A)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(UNIT_OBJS) \
+	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(UNIT_OBJS) $(LANG_OBJS) \
 	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive \
 	    $(shell pkg-config --libs criterion) $(LDLIBS)
 
