@@ -28,12 +28,13 @@ struct run_opts {
     const char *file;
     const char *db;
     unsigned schedulers;
+    ax_listen_opts_t listen; /* a name: the node listens (ax.h) */
 };
 
 static int usage(FILE *f, int status)
 {
     fprintf(f, "usage: ax run [--path DIR]... [--schedulers N] [--db PATH] "
-               "FILE\n"
+               "[--name NAME [--cookie C]] FILE\n"
                "Starts a node with the supervision tree in FILE and runs "
                "it until\ninterrupted. FILE holds one term:\n"
                "  {supervisor, Name, Flags, Children}.\n");
@@ -139,6 +140,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->schedulers = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
             o->db = argv[++i];
+        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+            o->listen.name = argv[++i];
+        else if (strcmp(argv[i], "--cookie") == 0 && i + 1 < argc)
+            o->listen.cookie = argv[++i];
         else if (argv[i][0] != '-' && !o->file)
             o->file = argv[i];
         else
@@ -206,6 +211,8 @@ int ax_cmd_run(int argc, char **argv)
     status = o.db ? ax_crash_log_set_path(o.db) : 0;
     if (!status)
         status = ax_node_start(&no);
+    if (!status && o.listen.name && (status = ax_node_listen(&o.listen)))
+        ax_node_stop();
     r.tree = tree;
     if (!status && pthread_create(&thread, NULL, run_root, &r) != 0)
         status = AX_ENOMEM;

@@ -21,6 +21,8 @@ static const struct cmd_entry commands[] = {
                 "[--id N]",
      "print the crash reports of a node's crash log (running or not)",
      ax_cmd_crashes},
+    {"nodes", "[--cookie COOKIE] [--dir DIR]",
+     "list this user's running nodes; remove stale sockets", ax_cmd_nodes},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
