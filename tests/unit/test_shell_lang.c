@@ -658,3 +658,23 @@ Test(shell_lang, shell_wraps_results_to_its_width)
           " [alpha, beta,\n"
           "  gamma]}\n");
 }
+
+Test(shell_lang, hostile_input_is_only_an_error)
+{
+    static const char *const inputs[] = {
+        "<<X>>.", "#Ref<.", "'\\", "receive end.", "case 1 of end.",
+        "1 + + + .", "<0.1.2>>.", "M#{}.", "x:y:z().", ").", "$",
+    };
+    char deep[4096];
+    size_t k = 0;
+
+    for (size_t i = 0; i < 1000; i++)
+        deep[k++] = i % 2 ? '[' : '-';
+    snprintf(deep + k, sizeof(deep) - k, ".");
+    check(deep, "* 1:201: expression nested too deep\n");
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        run(inputs[i], NULL);
+        shell_discard(sh);
+    }
+    check("ok.", "ok\n");
+}
