@@ -537,3 +537,34 @@ Test(node, a_client_vanishing_mid_request_ends_its_session)
     is(ax_tuple_get(ev, 4), "killed");
     is(rq("ping."), "{ok,pong}");
 }
+
+/* --- The node going away -------------------------------------------------- */
+
+Test(node_stop, a_client_sees_the_node_go, .timeout = 60)
+{
+    ax_node_opts_t no = {.schedulers = 1};
+    ax_listen_opts_t lo = {.name = "gone", .cookie = "sesame"};
+    ax_term_t r;
+
+    h = ax_heap_new();
+    mod_dir_make(dir, "node-stop");
+    lo.dir = dir;
+    cr_assert_eq(ax_node_listen(&lo), AX_ESTATE, "no node yet");
+    cr_assert_eq(ax_node_start(&no), 0);
+    lo.name = "bad/name";
+    cr_assert_eq(ax_node_listen(&lo), AX_EINVAL);
+    lo.name = "gone";
+    cr_assert_eq(ax_node_listen(&lo), 0);
+    snprintf(sock, sizeof(sock), "%s/gone.sock", dir);
+    cr_assert_eq(ax_client_connect("gone/", "sesame", AX_NONE, &c),
+                 AX_ENOCONN);
+    cr_assert_eq(ax_client_connect(sock, "sesame", AX_NONE, &c), 0);
+    cr_assert_eq(ax_node_stop(), 0);
+    cr_assert_eq(ax_client_request(c, h, ax_atom("ping"), WAIT_MS, &r),
+                 AX_ENOCONN);
+    cr_assert_eq(ax_client_next_event(c, h, 0, &r), AX_ENOCONN);
+    ax_client_close(c);
+    cr_assert_eq(access(sock, F_OK), -1);
+    ax_heap_free(h);
+    mod_dir_remove(dir);
+}
