@@ -744,9 +744,3 @@ ax_term_t ax__req_stats(void)
     v[19] = name ? ax_atom(name) : ax_atom("nonode");
     return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 20, keys, v));
 }
-
-ax_term_t ax__req_crashes(ax_term_t opts)
-{
-    (void)opts;
-    return ax__request_error(ax_heap(), AX_ENOTSUP);
-}

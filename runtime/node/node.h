@@ -115,7 +115,6 @@ ax_term_t ax__req_processes(ax_term_t opts);
 ax_term_t ax__req_process_info(ax_term_t pid);
 ax_term_t ax__req_tree(struct session *s, ax_term_t root);
 ax_term_t ax__req_stats(void);
-ax_term_t ax__req_crashes(ax_term_t opts);
 
 /* --- listen.c ------------------------------------------------------------ */
 
