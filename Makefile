@@ -1,7 +1,8 @@
 # ax - Erlang-style actor runtime for C.  Plain GNU make; see README.md.
 #
 #   make            build libax, the ax binary and the examples
-#   make run        build, then start ax (installs Debian packages as root)
+#   make run        build, then start the demo node and a shell on it
+#                   (installs missing Debian packages when run as root)
 #   make test       every test: unit, property, vectors, fuzz (short),
 #                   AddressSanitizer/UBSan, ThreadSanitizer; the plain
 #                   build's unit tests run last, so the runner's summary
@@ -36,6 +37,8 @@ RT_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DAX_BUILDING \
 # Programs export the API so that the modules they load (dlopen) find it.
 EXPORT  := -rdynamic
 LDLIBS  := -pthread -lm -ldw -lsqlite3
+# The ax binary's own: the shell's line editor.
+AX_LDLIBS := -ledit
 LDFLAGS ?=
 
 RT_SRCS   := $(sort $(wildcard runtime/*/*.c))
@@ -80,7 +83,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(AX_BIN) run --path build/examples examples/demo.tree
+	$(AX_BIN) shell --name demo --path build/examples --tree examples/demo.tree
 
 # The sanitizer and fuzz runs come first so that the last thing printed is
 # the runner's summary of the plain build's tests.
@@ -146,7 +149,8 @@ $(LIBAX_SO): $(RT_OBJS)
 $(AX_BIN): $(AX_OBJS) $(LIBAX_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN) $(LDFLAGS) $(EXPORT) -o $@ $(AX_OBJS) \
-	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS)
+	    -Wl,--whole-archive $(LIBAX_A) -Wl,--no-whole-archive $(LDLIBS) \
+	    $(AX_LDLIBS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LANG_OBJS) $(LIBAX_A)
 	@$(if $(Q),echo "  LD      $@")

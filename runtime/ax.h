@@ -644,6 +644,9 @@ typedef struct ax_node_opts {
     size_t stack_size;     /* 0: 256 KiB */
     unsigned slice_ms;     /* 0: 10 (or AX_SLICE_MS): how long a process
                             * may run before the watchdog preempts it */
+    const char *name;      /* the node's name, for its crash log
+                            * (NAME.db); NULL: as before (nonode at
+                            * first). ax_node_listen takes it again */
 } ax_node_opts_t;
 
 /*

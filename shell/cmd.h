@@ -13,6 +13,7 @@ struct cmd_entry {
     int (*fn)(int argc, char **argv);
 };
 
+int ax_cmd_shell(int argc, char **argv);
 int ax_cmd_term(int argc, char **argv);
 int ax_cmd_run(int argc, char **argv);
 int ax_cmd_crashes(int argc, char **argv);

@@ -4,12 +4,8 @@
  * crash log in PATH if given), and runs it until SIGINT or SIGTERM, then
  * stops the node cleanly.
  *
- * FILE holds one term ended by a full stop:
- *
- *   {supervisor, Name, Flags, Children}.
- *
- * with Flags and Children as ax_supervisor_start takes them. A malformed
- * file is reported as FILE:LINE:COL: what was wrong, and nothing starts.
+ * FILE holds one term (tree.h). A malformed file is reported as
+ * FILE:LINE:COL: what was wrong, and nothing starts.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +19,7 @@
 
 #include "ax.h"
 #include "cmd.h"
+#include "tree.h"
 
 struct run_opts {
     const char *file;
@@ -39,94 +36,6 @@ static int usage(FILE *f, int status)
                "it until\ninterrupted. FILE holds one term:\n"
                "  {supervisor, Name, Flags, Children}.\n");
     return status;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
-/* Reads FILE's one term onto h; reports and returns nonzero on error. */
-static int read_tree(const char *file, ax_heap_t *h, ax_term_t *tree)
-{
-    ax_parse_error_t perr;
-    char msg[256];
-    size_t len = 0;
-    size_t pos = 0;
-    char *text = read_file(file, &len);
-    int r;
-
-    if (!text) {
-        fprintf(stderr, "ax run: %s: %s\n", file, strerror(errno));
-        return 1;
-    }
-    r = ax_parse_next(h, text, len, &pos, tree, &perr);
-    free(text);
-    if (r == 1)
-        return 0;
-    if (r == 0)
-        fprintf(stderr, "ax run: %s: no term in the file\n", file);
-    else if (r != AX_ESYNTAX)
-        fprintf(stderr, "ax run: %s: %s\n", file, ax_strerror(r));
-    else {
-        ax_parse_error_format(&perr, msg, sizeof(msg));
-        fprintf(stderr, "ax run: %s:%s\n", file, msg);
-    }
-    return 1;
-}
-
-/* {supervisor, Name, Flags, Children}, or a message saying why not. */
-static const char *check_tree(ax_term_t t)
-{
-    if (!ax_is_record(t, ax_atom("supervisor"), 4))
-        return "expected {supervisor, Name, Flags, Children}";
-    if (!ax_is_atom(ax_tuple_get(t, 1)))
-        return "the supervisor's name must be an atom";
-    if (!ax_is_map(ax_tuple_get(t, 2)))
-        return "the supervisor's flags must be a map";
-    if (ax_list_length(ax_tuple_get(t, 3)) < 0)
-        return "the children must be a list";
-    return NULL;
-}
-
-/* The root process: starts the tree, reports, and waits for ever. */
-static void root(ax_term_t tree)
-{
-    ax_term_t pid;
-    ax_term_t reason = AX_NIL;
-    ax_term_t m;
-    int err;
-
-    ax_trap_exit(true);
-    err = ax_supervisor_start(ax_tuple_get(tree, 1), ax_tuple_get(tree, 2),
-                              ax_tuple_get(tree, 3), &pid, &reason);
-    if (err) {
-        fprintf(stderr, "ax run: the tree did not start: %s: ",
-                ax_strerror(err));
-        ax_print(stderr, reason, NULL);
-        fputc('\n', stderr);
-        ax_exit(ax_atom("start_failed"));
-    }
-    printf("ax run: %s started as ", ax_atom_text(ax_tuple_get(tree, 1), NULL));
-    ax_print(stdout, pid, NULL);
-    printf("\n");
-    fflush(stdout);
-    /* The tree's exit (it gave up) ends the run. */
-    ax_receive(ax_tuple(ax_heap(), 3, ax_atom("EXIT"), pid, AX_ANY),
-               AX_INFINITY, &m, NULL);
-    ax_exit(ax_tuple_get(m, 2));
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -164,7 +73,7 @@ static void *run_root(void *arg)
     struct runner *r = arg;
     char *reason = NULL;
 
-    if (ax_node_run(root, r->tree, &reason) != 0 &&
+    if (ax_node_run(tree_root, r->tree, &reason) != 0 &&
         !atomic_load(&r->stopping)) {
         fprintf(stderr, "ax run: the tree exited: %s\n",
                 reason ? reason : "?");
@@ -183,19 +92,13 @@ int ax_cmd_run(int argc, char **argv)
     struct runner r = {0};
     pthread_t thread;
     ax_term_t tree;
-    const char *why;
     sigset_t set;
     int sig;
     int status = parse_args(argc, argv, &o);
 
-    if (status || read_tree(o.file, h, &tree)) {
+    if (status || tree_load("ax run", o.file, h, &tree)) {
         ax_heap_free(h);
         return status < 0 ? 0 : (status ? status : 1);
-    }
-    if ((why = check_tree(tree))) {
-        fprintf(stderr, "ax run: %s: %s\n", o.file, why);
-        ax_heap_free(h);
-        return 1;
     }
     /* The stop signals are blocked in every thread (the schedulers
      * inherit the mask) and taken here, by sigwait. A shell starts
@@ -213,7 +116,7 @@ int ax_cmd_run(int argc, char **argv)
         status = ax_node_start(&no);
     if (!status && o.listen.name && (status = ax_node_listen(&o.listen)))
         ax_node_stop();
-    r.tree = tree;
+    r.tree = ax_tuple(h, 2, tree, ax_bool(false));
     if (!status && pthread_create(&thread, NULL, run_root, &r) != 0)
         status = AX_ENOMEM;
     if (status) {

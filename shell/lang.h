@@ -25,6 +25,12 @@
  * "** exception exit: interrupted" and the shell goes on.
  */
 #define SHELL_EINTR (-1000)
+/*
+ * A backend operation returns this when the shell process was killed by
+ * an exit signal meanwhile (the node has made it a new one): the
+ * expression ends with "** exception exit: Reason", Reason in *out.
+ */
+#define SHELL_EEXIT (-1001)
 
 /*
  * Operations on the node. Each returns 0 or a negative AX_E* code (or

@@ -60,6 +60,8 @@ static int op_failed(struct shell *sh, const struct cmd *c, int err,
 
     if (err == SHELL_EINTR)
         return lang_raise(sh, EXC_EXIT, lang_atom("interrupted"), NULL);
+    if (err == SHELL_EEXIT)
+        return lang_raise(sh, EXC_EXIT, *out, NULL);
     if (c->flags & F_ERR_TUPLE) {
         *out = ax_tuple(sh->h, 2, lang_atom("error"), reason);
         return EV_OK;

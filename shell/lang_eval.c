@@ -308,10 +308,12 @@ static int receive_timeout(struct shell *sh, const struct node *nd,
     return EV_OK;
 }
 
-static int raise_backend(struct shell *sh, int err)
+static int raise_backend(struct shell *sh, int err, ax_term_t why)
 {
     if (err == SHELL_EINTR)
         return lang_raise(sh, EXC_EXIT, lang_atom("interrupted"), NULL);
+    if (err == SHELL_EEXIT)
+        return lang_raise(sh, EXC_EXIT, why, NULL);
     return lang_raise(sh, EXC_ERROR, lang_atom(ax_err_reason(err)), NULL);
 }
 
@@ -351,7 +353,7 @@ static int eval_receive(struct shell *sh, const struct node *nd,
         if (err == AX_ETIMEOUT && nd->b)
             return eval(sh, nd->b, out);
         if (err)
-            return raise_backend(sh, err);
+            return raise_backend(sh, err, msg);
     }
 }
 
@@ -369,16 +371,19 @@ static int raise_operator(struct shell *sh, const char *reason, enum tok op,
     ax_format_opts_t fo = {.max_depth = 8, .max_width = 16, .max_chars = 200};
     char *a = ax_format(args[0], &fo, NULL);
     char *b = n > 1 ? ax_format(args[1], &fo, NULL) : NULL;
+    /* erl names the operator as an atom: '/'/2, div/2. */
+    char *name = ax_format(ax_atom(op_text(op)), NULL, NULL);
     char where[600];
 
     if (n > 1)
         snprintf(where, sizeof(where),
-                 "     in operator  %s/2\n        called as %s %s %s\n",
-                 op_text(op), a ? a : "", op_text(op), b ? b : "");
+                 "     in operator  %s/%zu\n        called as %s %s %s\n",
+                 name ? name : "", n, a ? a : "", op_text(op), b ? b : "");
     else
         snprintf(where, sizeof(where),
-                 "     in operator  %s/1\n        called as %s %s\n",
-                 op_text(op), op_text(op), a ? a : "");
+                 "     in operator  %s/%zu\n        called as %s %s\n",
+                 name ? name : "", n, op_text(op), a ? a : "");
+    free(name);
     free(a);
     free(b);
     return lang_raise(sh, EXC_ERROR, lang_atom(reason), where);
@@ -510,7 +515,7 @@ static int eval_send(struct shell *sh, const struct node *nd, ax_term_t *out)
     if (err == AX_EBADARG || err == AX_EINVAL)
         return raise_operator(sh, "badarg", T_SEND, ab, 2);
     if (err)
-        return raise_backend(sh, err);
+        return raise_backend(sh, err, res);
     *out = ab[1];
     return EV_OK;
 }

@@ -10,6 +10,10 @@
 #include "cmd.h"
 
 static const struct cmd_entry commands[] = {
+    {"shell", "[--name NAME] [--cookie C] [--path DIR]... [--tree FILE] "
+              "[-e EXPR] [NODE]",
+     "start a node and a shell on it, or attach a shell to a running node",
+     ax_cmd_shell},
     {"term", "[TERM...]", "read Erlang terms, print them back and their "
                           "external format",
      ax_cmd_term},
@@ -39,7 +43,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    const char *name = argc > 1 ? argv[1] : "term";
+    const char *name = argc > 1 ? argv[1] : "shell";
 
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         usage(stdout);
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
         printf("ax %s\n", AX_VERSION_STRING);
         return 0;
     }
+    if (name[0] == '-') /* `ax --name demo`: the shell's options */
+        return ax_cmd_shell(argc, argv);
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn(argc > 1 ? argc - 1 : 0,

@@ -29,6 +29,8 @@ int ax_node_start(const ax_node_opts_t *opts)
     if (atomic_load(&ax__node.running))
         return AX_ESTATE;
     err = ax__fault_init();
+    if (!err && opts && opts->name)
+        err = ax__crash_log_set_node(opts->name);
     if (!err)
         err = ax__code_init();
     if (err)

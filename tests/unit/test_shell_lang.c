@@ -355,7 +355,7 @@ Test(shell_lang, bindings_and_pattern_matching)
     check("{_, _} = {1, 2}.", "{1, 2}\n");
     check("[_A, B2] = \"ab\" ++ [].",
           "** exception error: bad argument\n"
-          "     in operator  ++/2\n"
+          "     in operator  '++'/2\n"
           "        called as \"ab\" ++ []\n");
     check("Y = Z = 5, {Y, Z}.", "{5, 5}\n");
     check("M = #{a => 1}, M#{a := 2, b => 3}.", "#{a => 2, b => 3}\n");
@@ -377,7 +377,7 @@ Test(shell_lang, failed_expression_keeps_no_new_bindings)
     check("N = 1, 1 + a.",
           "** exception error: an error occurred when evaluating an "
           "arithmetic expression\n"
-          "     in operator  +/2\n"
+          "     in operator  '+'/2\n"
           "        called as 1 + a\n");
     check("N.", "** exception error: variable 'N' is unbound\n");
 }
@@ -415,7 +415,7 @@ Test(shell_lang, send_and_receive)
     cr_assert_str_eq(fk.log, "send <0.99.0> hello\n");
     check("nobody ! x.",
           "** exception error: bad argument\n"
-          "     in operator  !/2\n"
+          "     in operator  '!'/2\n"
           "        called as nobody ! x\n");
     check("receive X -> X after 0 -> none end.", "none\n");
     fk.inbox[0] = "{a, 1}";

@@ -1,0 +1,567 @@
+/*
+ * remote.c - the shell language's backend over the control socket
+ * (remote.h). Each operation builds one request term, sends it, and turns
+ * the {ok, V} or {error, R} reply into a result or an AX_E* code (with R,
+ * where it says more, as the reason term).
+ */
+#include "remote.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_SLICE_MS 50 /* how often a wait for a message looks at ^C */
+
+static ax_term_t A(const char *name)
+{
+    return ax_atom(name);
+}
+
+int remote_init(struct remote *r, ax_client_t *c)
+{
+    memset(r, 0, sizeof(*r));
+    r->c = c;
+    r->parked_heap = ax_heap_new();
+    return r->parked_heap ? 0 : AX_ENOMEM;
+}
+
+void remote_destroy(struct remote *r)
+{
+    ax_heap_free(r->exit_heap);
+    free(r->parked);
+    ax_heap_free(r->parked_heap);
+    r->parked = NULL;
+    r->parked_heap = NULL;
+}
+
+/* --- Events -------------------------------------------------------------- */
+
+static int park(struct remote *r, ax_term_t msg)
+{
+    if (r->nparked == r->parked_cap) {
+        size_t cap = r->parked_cap ? 2 * r->parked_cap : 16;
+        ax_term_t *p = realloc(r->parked, cap * sizeof(*p));
+
+        if (!p)
+            return AX_ENOMEM;
+        r->parked = p;
+        r->parked_cap = cap;
+    }
+    r->parked[r->nparked++] = ax_copy(r->parked_heap, msg);
+    return 0;
+}
+
+/* The oldest parked message, copied onto h; false if none. Once all are
+ * taken their heap starts afresh. */
+static bool unpark(struct remote *r, ax_heap_t *h, ax_term_t *msg)
+{
+    if (r->parked_first == r->nparked)
+        return false;
+    *msg = ax_copy(h, r->parked[r->parked_first++]);
+    if (r->parked_first == r->nparked) {
+        ax_heap_t *fresh = ax_heap_new();
+
+        r->parked_first = r->nparked = 0;
+        if (fresh) {
+            ax_heap_free(r->parked_heap);
+            r->parked_heap = fresh;
+        }
+    }
+    return true;
+}
+
+/* Handles one event: parks a message, keeps a shell_exit's reason (a
+ * later one replaces it: the shell died last of that). */
+static int handle_event(struct remote *r, ax_term_t ev)
+{
+    if (ax_is_record(ev, A("message"), 2))
+        return park(r, ax_tuple_get(ev, 1));
+    if (ax_is_record(ev, A("shell_exit"), 3)) {
+        ax_heap_t *h = ax_heap_new();
+
+        if (!h)
+            return AX_ENOMEM;
+        ax_heap_free(r->exit_heap);
+        r->exit_heap = h;
+        r->exit_reason = ax_copy(h, ax_tuple_get(ev, 1));
+    }
+    return 0;
+}
+
+/* SHELL_EEXIT with the kept reason on h, if a shell_exit came; else 0. */
+static int take_exit(struct remote *r, ax_heap_t *h, ax_term_t *out)
+{
+    if (!r->exit_heap)
+        return 0;
+    *out = ax_copy(h, r->exit_reason);
+    ax_heap_free(r->exit_heap);
+    r->exit_heap = NULL;
+    return SHELL_EEXIT;
+}
+
+/* Waits up to ms for one event and handles it; AX_ETIMEOUT if none. */
+static int next_event(struct remote *r, ax_heap_t *h, int64_t ms)
+{
+    ax_term_t ev;
+    int err = ax_client_next_event(r->c, h, ms, &ev);
+
+    if (err == AX_ENOCONN)
+        r->lost = true;
+    return err ? err : handle_event(r, ev);
+}
+
+/* Handles what arrived, without waiting. */
+static int drain(struct remote *r)
+{
+    ax_heap_t *h = ax_heap_new();
+    int err;
+
+    if (!h)
+        return AX_ENOMEM;
+    while ((err = next_event(r, h, 0)) == 0)
+        ;
+    ax_heap_free(h);
+    return err == AX_ETIMEOUT ? 0 : err;
+}
+
+int remote_poll(struct remote *r)
+{
+    int err = drain(r);
+
+    if (r->exit_heap && r->sh)
+        shell_exit_signal(r->sh, r->exit_reason);
+    ax_heap_free(r->exit_heap);
+    r->exit_heap = NULL;
+    return err;
+}
+
+/* --- Requests ----------------------------------------------------------- */
+
+/* The code whose reason atom is `why`, or 0. */
+static int code_of(ax_term_t why)
+{
+    for (int e = -1; e > AX_ERRNO_LAST_; e--)
+        if (ax_atom(ax_err_reason(e)) == why)
+            return e;
+    return 0;
+}
+
+/* The code and reason term of an {error, Why} reply. */
+static int error_of(ax_term_t why, ax_term_t *out)
+{
+    int e;
+
+    if (why == A("interrupted"))
+        return SHELL_EINTR;
+    if (ax_is_record(why, A("exit"), 2)) {
+        *out = ax_tuple_get(why, 1);
+        return AX_EEXITED;
+    }
+    if (ax_is_tuple(why) && ax_tuple_size(why) == 2 &&
+        (e = code_of(ax_tuple_get(why, 0)))) {
+        *out = ax_tuple_get(why, 1);
+        return e;
+    }
+    if ((e = code_of(why)))
+        return e;
+    *out = why;
+    return AX_EBADARG;
+}
+
+static int request(struct remote *r, ax_heap_t *h, ax_term_t req,
+                   ax_term_t *out)
+{
+    ax_term_t res;
+    int err;
+
+    atomic_store(&r->busy, true);
+    err = ax_client_request(r->c, h, req, AX_INFINITY, &res);
+    atomic_store(&r->busy, false);
+    if (err == AX_ENOCONN)
+        r->lost = true;
+    if (!err)
+        err = drain(r);
+    if (!err)
+        err = take_exit(r, h, out); /* the shell died: no result */
+    if (err)
+        return err;
+    if (ax_is_record(res, A("ok"), 2)) {
+        *out = ax_tuple_get(res, 1);
+        return 0;
+    }
+    if (ax_is_record(res, A("error"), 2))
+        return error_of(ax_tuple_get(res, 1), out);
+    return AX_EPROTO;
+}
+
+#define REQ0(h, name) ax_atom(name)
+#define REQ(h, n, ...) ax_tuple((h), (n), __VA_ARGS__)
+
+static int r_self(void *ctx, ax_heap_t *h, ax_term_t *out)
+{
+    struct remote *r = ctx;
+
+    (void)h;
+    *out = ax_client_shell(r->c);
+    return 0;
+}
+
+static int r_spawn(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t args,
+                   ax_term_t how, ax_term_t *out)
+{
+    return request(ctx, h, REQ(h, 4, A("spawn"), mod, args, how), out);
+}
+
+static int r_send(void *ctx, ax_heap_t *h, ax_term_t to, ax_term_t msg,
+                  ax_term_t *out)
+{
+    return request(ctx, h, REQ(h, 3, A("send"), to, msg), out);
+}
+
+/* The requests of one argument. */
+static int req1(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
+                ax_term_t *out)
+{
+    return request(ctx, h, REQ(h, 2, A(name), a), out);
+}
+
+static int req2(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
+                ax_term_t b, ax_term_t *out)
+{
+    return request(ctx, h, REQ(h, 3, A(name), a, b), out);
+}
+
+static int r_link(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t *out)
+{
+    return req1(ctx, h, "link", pid, out);
+}
+
+static int r_unlink(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t *out)
+{
+    return req1(ctx, h, "unlink", pid, out);
+}
+
+static int r_monitor(void *ctx, ax_heap_t *h, ax_term_t pid,
+                     ax_term_t *out)
+{
+    return req1(ctx, h, "monitor", pid, out);
+}
+
+static int r_demonitor(void *ctx, ax_heap_t *h, ax_term_t ref,
+                       ax_term_t *out)
+{
+    return req1(ctx, h, "demonitor", ref, out);
+}
+
+static int r_exit(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t reason,
+                  ax_term_t *out)
+{
+    return req2(ctx, h, "exit", pid, reason, out);
+}
+
+static int r_trap_exit(void *ctx, ax_heap_t *h, ax_term_t on,
+                       ax_term_t *out)
+{
+    return req1(ctx, h, "trap_exit", on, out);
+}
+
+static int r_register(void *ctx, ax_heap_t *h, ax_term_t name,
+                      ax_term_t pid, ax_term_t *out)
+{
+    return req2(ctx, h, "register", name, pid, out);
+}
+
+static int r_unregister(void *ctx, ax_heap_t *h, ax_term_t name,
+                        ax_term_t *out)
+{
+    return req1(ctx, h, "unregister", name, out);
+}
+
+static int r_whereis(void *ctx, ax_heap_t *h, ax_term_t name,
+                     ax_term_t *out)
+{
+    return req1(ctx, h, "whereis", name, out);
+}
+
+static int r_is_alive(void *ctx, ax_heap_t *h, ax_term_t pid,
+                      ax_term_t *out)
+{
+    return req1(ctx, h, "is_alive", pid, out);
+}
+
+static int r_registered(void *ctx, ax_heap_t *h, ax_term_t *out)
+{
+    return request(ctx, h, REQ0(h, "registered"), out);
+}
+
+static int r_process_info(void *ctx, ax_heap_t *h, ax_term_t pid,
+                          ax_term_t *out)
+{
+    return req1(ctx, h, "process_info", pid, out);
+}
+
+static int r_next_message(void *ctx, ax_heap_t *h, ax_term_t timeout,
+                          ax_term_t *out)
+{
+    struct remote *r = ctx;
+    int64_t left = -1;
+    int err;
+
+    if (ax_get_int(timeout, &left) == 0 && left < 0)
+        left = 0;
+    for (;;) {
+        int64_t ms = left < 0 || left > WAIT_SLICE_MS ? WAIT_SLICE_MS : left;
+
+        if (unpark(r, h, out))
+            return 0;
+        if (r->interrupted)
+            return SHELL_EINTR;
+        if (left == 0)
+            return AX_ETIMEOUT;
+        err = next_event(r, h, ms);
+        if (err && err != AX_ETIMEOUT)
+            return err;
+        if ((err = take_exit(r, h, out)))
+            return err;
+        if (left > 0)
+            left -= ms; /* an event early counts whole: only a bound */
+    }
+}
+
+static int r_call(void *ctx, ax_heap_t *h, ax_term_t server, ax_term_t req,
+                  ax_term_t timeout, ax_term_t *out)
+{
+    return request(ctx, h, REQ(h, 4, A("call"), server, req, timeout), out);
+}
+
+static int r_cast(void *ctx, ax_heap_t *h, ax_term_t server, ax_term_t msg,
+                  ax_term_t *out)
+{
+    return req2(ctx, h, "cast", server, msg, out);
+}
+
+static int r_get_state(void *ctx, ax_heap_t *h, ax_term_t server,
+                       ax_term_t *out)
+{
+    return req2(ctx, h, "get_state", server, ax_int(h, AX_CALL_TIMEOUT),
+                out);
+}
+
+static int r_replace_state(void *ctx, ax_heap_t *h, ax_term_t server,
+                           ax_term_t state, ax_term_t *out)
+{
+    return req2(ctx, h, "replace_state", server, state, out);
+}
+
+static int r_compile(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
+{
+    return req1(ctx, h, "compile", mod, out);
+}
+
+static int r_load(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
+{
+    return req1(ctx, h, "load", mod, out);
+}
+
+static int r_purge(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
+{
+    return req1(ctx, h, "purge", mod, out);
+}
+
+static int r_modules(void *ctx, ax_heap_t *h, ax_term_t *out)
+{
+    return request(ctx, h, REQ0(h, "modules"), out);
+}
+
+static int r_start_supervisor(void *ctx, ax_heap_t *h, ax_term_t name,
+                              ax_term_t flags, ax_term_t children,
+                              ax_term_t *out)
+{
+    return request(ctx, h,
+                   REQ(h, 4, A("start_supervisor"), name, flags, children),
+                   out);
+}
+
+static int r_which_children(void *ctx, ax_heap_t *h, ax_term_t sup,
+                            ax_term_t *out)
+{
+    return req1(ctx, h, "which_children", sup, out);
+}
+
+static int r_start_child(void *ctx, ax_heap_t *h, ax_term_t sup,
+                         ax_term_t spec, ax_term_t *out)
+{
+    return req2(ctx, h, "start_child", sup, spec, out);
+}
+
+static int r_terminate_child(void *ctx, ax_heap_t *h, ax_term_t sup,
+                             ax_term_t id, ax_term_t *out)
+{
+    return req2(ctx, h, "terminate_child", sup, id, out);
+}
+
+static int r_restart_child(void *ctx, ax_heap_t *h, ax_term_t sup,
+                           ax_term_t id, ax_term_t *out)
+{
+    return req2(ctx, h, "restart_child", sup, id, out);
+}
+
+/* A node's tree, #{id, pid, name, type, children}, as the language
+ * draws it: children in the order they started (which_children gives
+ * the newest first), a root named by its registered name. */
+static ax_term_t tree_node(ax_heap_t *h, ax_term_t t, bool root)
+{
+    ax_term_t kids = ax_map_get(t, A("children"));
+    ax_term_t name = ax_map_get(t, A("name"));
+    ax_term_t list = AX_NIL;
+
+    if (root && ax_map_get(t, A("id")) == A("undefined"))
+        t = ax_map_put(h, t, A("id"),
+                       ax_is_atom(name) ? name : ax_map_get(t, A("pid")));
+    if (kids == AX_NONE || !ax_is_list(kids))
+        return t;
+    for (; ax_is_cons(kids); kids = ax_tail(kids))
+        list = ax_cons(h, tree_node(h, ax_head(kids), false), list);
+    return ax_map_put(h, t, A("children"), list);
+}
+
+static int r_tree(void *ctx, ax_heap_t *h, ax_term_t *out)
+{
+    ax_term_t trees;
+    ax_term_t list = AX_NIL;
+    ptrdiff_t n;
+    int err = request(ctx, h, REQ0(h, "tree"), &trees);
+
+    if (err)
+        return err;
+    n = ax_list_length(trees);
+    for (ptrdiff_t i = n - 1; i >= 0; i--) {
+        ax_term_t t = trees;
+
+        for (ptrdiff_t j = 0; j < i; j++)
+            t = ax_tail(t);
+        list = ax_cons(h, tree_node(h, ax_head(t), true), list);
+    }
+    *out = list;
+    return 0;
+}
+
+static int r_crashes(void *ctx, ax_heap_t *h, ax_term_t filter,
+                     ax_term_t *out)
+{
+    return req1(ctx, h, "crashes", filter, out);
+}
+
+/* The node's row keys and the language's, in pairs. */
+static const char *const row_keys[][2] = {
+    {"pid", "pid"},
+    {"name", "registered_name"},
+    {"initial_call", "initial_call"},
+    {"current", "current"},
+    {"heap", "heap"},
+    {"reductions", "reductions"},
+    {"mailbox", "message_queue_len"},
+    {"memory", "memory"},
+    {"status", "status"},
+};
+
+#define NROW_KEYS (sizeof(row_keys) / sizeof(row_keys[0]))
+
+static ax_term_t row_of(ax_heap_t *h, ax_term_t r)
+{
+    ax_term_t keys[NROW_KEYS];
+    ax_term_t vals[NROW_KEYS];
+
+    for (size_t i = 0; i < NROW_KEYS; i++) {
+        keys[i] = A(row_keys[i][1]);
+        vals[i] = ax_map_get(r, A(row_keys[i][0]));
+        if (vals[i] == AX_NONE)
+            vals[i] = A("undefined");
+    }
+    return ax_map_from(h, NROW_KEYS, keys, vals);
+}
+
+/* Every process (or the registered ones, for opts #{registered => true}),
+ * in pid order, a page at a time. */
+static int r_process_list(void *ctx, ax_heap_t *h, ax_term_t opts,
+                          ax_term_t *out)
+{
+    bool named = ax_is_map(opts) &&
+                 ax_map_get(opts, A("registered")) == A("true");
+    ax_term_t rows[2] = {AX_NIL, AX_NIL}; /* reversed, then in order */
+    int64_t offset = 0;
+    int64_t total = 1;
+
+    while (offset < total) {
+        ax_term_t q = ax_map_from(
+            h, 4,
+            (ax_term_t[]){A("sort"), A("order"), A("offset"), A("limit")},
+            (ax_term_t[]){A("pid"), A("asc"), ax_int(h, offset),
+                          ax_int(h, 10000)});
+        ax_term_t page;
+        ax_term_t list;
+        int err = req1(ctx, h, "processes", q, &page);
+
+        if (err)
+            return err;
+        if (ax_get_int(ax_map_get(page, A("total")), &total) != 0)
+            return AX_EPROTO;
+        list = ax_map_get(page, A("rows"));
+        if (!ax_is_list(list) || list == AX_NIL)
+            break;
+        for (; ax_is_cons(list); list = ax_tail(list), offset++) {
+            ax_term_t name = ax_map_get(ax_head(list), A("name"));
+
+            if (!named || (ax_is_atom(name) && name != AX_NIL))
+                rows[0] = ax_cons(h, row_of(h, ax_head(list)), rows[0]);
+        }
+    }
+    for (; ax_is_cons(rows[0]); rows[0] = ax_tail(rows[0]))
+        rows[1] = ax_cons(h, ax_head(rows[0]), rows[1]);
+    *out = rows[1];
+    return 0;
+}
+
+static int r_observer(void *ctx, ax_heap_t *h, ax_term_t *out)
+{
+    struct remote *r = ctx;
+
+    (void)h;
+    *out = A("ok");
+    return r->observer ? r->observer(r) : AX_ENOTSUP;
+}
+
+const struct shell_backend ax_remote_backend = {
+    .self = r_self,
+    .spawn = r_spawn,
+    .send = r_send,
+    .link = r_link,
+    .unlink = r_unlink,
+    .monitor = r_monitor,
+    .demonitor = r_demonitor,
+    .exit = r_exit,
+    .trap_exit = r_trap_exit,
+    .register_name = r_register,
+    .unregister = r_unregister,
+    .whereis = r_whereis,
+    .is_alive = r_is_alive,
+    .registered = r_registered,
+    .process_list = r_process_list,
+    .process_info = r_process_info,
+    .next_message = r_next_message,
+    .call = r_call,
+    .cast = r_cast,
+    .get_state = r_get_state,
+    .replace_state = r_replace_state,
+    .compile = r_compile,
+    .load = r_load,
+    .purge = r_purge,
+    .modules = r_modules,
+    .start_supervisor = r_start_supervisor,
+    .which_children = r_which_children,
+    .start_child = r_start_child,
+    .terminate_child = r_terminate_child,
+    .restart_child = r_restart_child,
+    .tree = r_tree,
+    .crashes = r_crashes,
+    .observer = r_observer,
+};
