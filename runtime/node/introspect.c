@@ -195,6 +195,7 @@ static void fill_heap(struct row *r)
     if (h && ax_process_info(r->pid, h, &info) == 0) {
         r->heap = info.heap.heap_size + info.heap.old_heap_size;
         r->memory = info.memory;
+        r->status = (uint8_t)info.status;
     } else {
         r->status = 4; /* gone since the snapshot */
     }

@@ -383,9 +383,12 @@ static ax_term_t load_with(const ax_term_t *a,
     char *msg = NULL;
     ax_term_t name = AX_NONE;
 
+    int err;
+
     if (!text_of(a[0], what, sizeof(what)))
         return error(ax_atom("badarg"));
-    return loaded(fn(what, &name, &msg), name, msg);
+    err = fn(what, &name, &msg);
+    return loaded(err, name, msg);
 }
 
 static ax_term_t r_load(struct session *s, const ax_term_t *a)
