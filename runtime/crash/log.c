@@ -28,6 +28,10 @@
 #define DEFAULT_MAX_QUEUED 1000000
 #define DEFAULT_MAX_QUEUED_BYTES ((size_t)256 << 20)
 #define DEFAULT_RETRY_MS 1000
+/* A supervisor reporting while the queue holds over 1/PRESS_PART of its
+ * bounds waits, PACE_MS at a time, until it is back under half that. */
+#define PRESS_PART 10
+#define PACE_MS 1
 
 /* --- The queue ------------------------------------------------------------ */
 
@@ -116,9 +120,45 @@ void ax__crash_report(struct proc *p, ax_term_t reason)
         enqueue(ax__crash_report_new(p, reason));
 }
 
+/* Whether the queue is past its high-water mark (PRESS_PART of its
+ * bounds), or, with `easing`, not yet back under half of it. Under
+ * q.lock. */
+static bool pressed(bool easing)
+{
+    size_t reports = q.limits.max_queued / PRESS_PART;
+    size_t bytes = q.limits.max_queued_bytes / PRESS_PART;
+
+    if (easing) {
+        reports /= 2;
+        bytes /= 2;
+    }
+    return q.count >= reports || q.bytes >= bytes;
+}
+
+/* Holds the calling process back while the queue is past its high-water
+ * mark and the writer is making headway, so that what makes reports
+ * goes at the pace the database takes them. It sleeps as a process
+ * does: its scheduler runs the others meanwhile. */
+static void pace(void)
+{
+    bool wait;
+
+    pthread_mutex_lock(&q.lock);
+    wait = pressed(false);
+    while (wait && q.has_writer && !q.failing) {
+        pthread_mutex_unlock(&q.lock);
+        ax_sleep(PACE_MS);
+        pthread_mutex_lock(&q.lock);
+        wait = pressed(true);
+    }
+    pthread_mutex_unlock(&q.lock);
+}
+
 void ax__crash_sup_report(const ax_sup_report_t *report)
 {
     enqueue(ax__crash_sup_report_new(report));
+    if (ax__proc_self())
+        pace();
 }
 
 /* --- The writer ----------------------------------------------------------- */

@@ -112,8 +112,14 @@ void ax__crash_log_stats(struct crash_log_stats *out);
  */
 void ax__crash_report(struct proc *p, ax_term_t reason);
 
-/* Queues a supervisor report (an ax_sup_hook_fn: the node installs it
- * with ax_supervisor_set_hook). In the supervisor's process. */
+/*
+ * Queues a supervisor report (an ax_sup_hook_fn: the node installs it
+ * with ax_supervisor_set_hook). In the supervisor's process, which then
+ * waits (sleeping, as a process) while the queue is past its high-water
+ * mark and the writer is writing: so a restart loop runs at the pace the
+ * database takes its reports, and loses none; a crash storm without
+ * restarts is held by the queue's bounds alone.
+ */
 void ax__crash_sup_report(const ax_sup_report_t *report);
 
 /* ===================================================================== */

@@ -953,3 +953,56 @@ Test(crashlog, a_version_1_database_is_migrated)
     close_db(db);
     stop_node();
 }
+
+/* --- A restart loop faster than the writer -------------------------------- */
+
+#define LOOP_RESTARTS 2000
+
+/* Crashes a supervised worker LOOP_RESTARTS times, each time waiting for
+ * its successor. */
+static void restart_loop(ax_term_t arg)
+{
+    ax_term_t sup;
+    ax_term_t why;
+    ax_term_t child;
+
+    (void)arg;
+    ax_trap_exit(true);
+    CHECK(ax_module_add_path(dir) == 0);
+    CHECK(ax_supervisor_start(
+              AX_NONE, sup_flags(10 * LOOP_RESTARTS),
+              ax_list_v(ax_heap(), 1, (ax_term_t[]){child_spec("w")}), &sup,
+              &why) == 0);
+    child = started("w");
+    for (int i = 0; i < LOOP_RESTARTS; i++) {
+        ax_cast(child, T2(A("exit"), A("again")));
+        child = started("w");
+    }
+    CHECK(ax_gen_stop(sup, A("shutdown"), 5000) == 0);
+}
+
+Test(crashlog, a_restart_loop_is_paced_and_loses_nothing, .timeout = 120)
+{
+    struct crash_log_limits l = {.max_queued = 20};
+    char out[MOD_PATH_LEN + 16];
+    struct crash_log_stats st;
+    sqlite3 *db;
+
+    snprintf(out, sizeof(out), "%s/sup_worker.so", dir);
+    mod_build("sup_worker.c", out);
+    ax__crash_log_set_limits(&l);
+    run_and_flush(restart_loop);
+    ax__crash_log_stats(&st);
+    cr_assert_eq(st.dropped, 0);
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash WHERE"
+                               " reason = 'again' AND supervisor IS NOT NULL",
+                           NULL),
+                 LOOP_RESTARTS);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM supervisor_report WHERE"
+                               " event = 'restart'",
+                           NULL),
+                 LOOP_RESTARTS);
+    close_db(db);
+    stop_node();
+}
