@@ -99,7 +99,8 @@ static void *run_tree(void *arg)
     return NULL;
 }
 
-/* Starts the node (its threads never take SIGINT: the shell does). */
+/* Starts the node (its threads never take SIGINT, SIGTERM nor SIGHUP:
+ * the shell's thread does, for Ctrl-C, halt() and a hang-up). */
 static int own_start(struct own_node *n, const struct shell_opts *o)
 {
     ax_node_opts_t no = {.schedulers = o->schedulers};
@@ -120,6 +121,8 @@ static int own_start(struct own_node *n, const struct shell_opts *o)
         return AX_EINVAL;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     err = o->db ? ax_crash_log_set_path(o->db) : 0;
     if (!err)

@@ -13,7 +13,8 @@
  *
  * Ctrl-C is caught by a handler that only sets a flag and writes a byte
  * to a pipe; a thread reading the pipe asks the node to interrupt, since
- * that takes a lock a handler may not.
+ * that takes a lock a handler may not. SIGTERM (halt() of the shell's
+ * own node from another shell) and SIGHUP end the shell as q() does.
  */
 #include "repl.h"
 
@@ -40,6 +41,9 @@ struct repl {
     char history_path[512];
     char prompt[32];
     int wake[2];           /* the Ctrl-C pipe */
+    bool tty;
+    volatile sig_atomic_t evaluating; /* in shell_feed */
+    volatile sig_atomic_t terminated; /* SIGTERM: the node is stopping */
     pthread_t waker;
     bool waker_running;
 };
@@ -54,9 +58,15 @@ static void on_sigint(int sig)
     int saved = errno;
     char b = 1;
 
-    (void)sig;
     if (active) {
+        if (sig != SIGINT)
+            active->terminated = 1;
         active->rem.interrupted = 1;
+        /* The terminal echoed ^C: the exception goes on a line below. */
+        if (active->tty && active->evaluating &&
+            write(STDOUT_FILENO, "\n", 1) < 0) {
+            /* nothing to do about it */
+        }
         if (write(active->wake[1], &b, 1) < 0) {
             /* a full pipe already holds a wake-up */
         }
@@ -78,10 +88,22 @@ static void *waker(void *arg)
 static int catch_sigint(struct repl *r)
 {
     struct sigaction sa;
+    sigset_t set;
+    sigset_t old;
+    int err;
 
     if (pipe(r->wake) != 0)
         return AX_ENOMEM;
-    if (pthread_create(&r->waker, NULL, waker, r) != 0)
+    /* The waker inherits a mask without them: they come to this thread,
+     * whose reading of a line they must interrupt. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    err = pthread_create(&r->waker, NULL, waker, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
         return AX_ENOMEM;
     r->waker_running = true;
     active = r;
@@ -89,6 +111,8 @@ static int catch_sigint(struct repl *r)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: reading a line stops */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal went: leave cleanly */
     return 0;
 }
 
@@ -97,6 +121,8 @@ static void release_sigint(struct repl *r)
     char b = 0;
 
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     active = NULL;
     if (r->waker_running) {
         if (write(r->wake[1], &b, 1) == 1)
@@ -265,7 +291,9 @@ static bool feed(struct repl *r, const char *line, enum shell_status *st)
     r->rem.interrupted = 0;
     if (r->hist && *line)
         history(r->hist, &ev, H_ENTER, line);
+    r->evaluating = 1;
     *st = shell_feed(r->sh, line);
+    r->evaluating = 0;
     fflush(stdout);
     if (r->rem.lost) {
         fprintf(stderr, "** the node went away\n");
@@ -284,6 +312,8 @@ static enum shell_status loop_tty(struct repl *r)
         remote_poll(&r->rem);
         fflush(stdout);
         got = read_tty(r, line, sizeof(line));
+        if (r->terminated)
+            return SHELL_HALT;
         if (got < 0) {
             fputc('\n', stdout);
             shell_discard(r->sh);
@@ -303,7 +333,7 @@ static enum shell_status loop_script(struct repl *r, FILE *in)
     size_t cap = 0;
     ssize_t n;
 
-    while ((n = getline(&line, &cap, in)) >= 0) {
+    while (!r->terminated && (n = getline(&line, &cap, in)) >= 0) {
         if (n > 0 && line[n - 1] == '\n')
             line[n - 1] = '\0';
         if (feed(r, line, &st))
@@ -346,6 +376,7 @@ int ax_repl_run(ax_client_t *c, const struct repl_opts *o)
         goto out;
     }
     r.rem.sh = r.sh;
+    r.tty = tty;
     shell_set_width(r.sh, term_width());
     if (tty && o->banner)
         printf("%s\n", o->banner);
