@@ -387,10 +387,30 @@ static int r_which_children(void *ctx, ax_heap_t *h, ax_term_t sup,
     return req1(ctx, h, "which_children", sup, out);
 }
 
+/* A supervisor's {ok, Pid} (or {ok, Pid, Info}) as Pid, its {error, R}
+ * as an error with R. */
+static int child_pid(int err, ax_term_t *out)
+{
+    ax_term_t r = *out;
+
+    if (err)
+        return err;
+    if (ax_is_tuple(r) && ax_tuple_size(r) >= 2 &&
+        ax_tuple_get(r, 0) == A("ok")) {
+        *out = ax_tuple_get(r, 1);
+        return 0;
+    }
+    if (ax_is_record(r, A("error"), 2)) {
+        *out = ax_tuple_get(r, 1);
+        return AX_EBADARG;
+    }
+    return 0;
+}
+
 static int r_start_child(void *ctx, ax_heap_t *h, ax_term_t sup,
                          ax_term_t spec, ax_term_t *out)
 {
-    return req2(ctx, h, "start_child", sup, spec, out);
+    return child_pid(req2(ctx, h, "start_child", sup, spec, out), out);
 }
 
 static int r_terminate_child(void *ctx, ax_heap_t *h, ax_term_t sup,
@@ -402,7 +422,7 @@ static int r_terminate_child(void *ctx, ax_heap_t *h, ax_term_t sup,
 static int r_restart_child(void *ctx, ax_heap_t *h, ax_term_t sup,
                            ax_term_t id, ax_term_t *out)
 {
-    return req2(ctx, h, "restart_child", sup, id, out);
+    return child_pid(req2(ctx, h, "restart_child", sup, id, out), out);
 }
 
 /* A node's tree, #{id, pid, name, type, children}, as the language

@@ -8,7 +8,9 @@
  *
  *   {'$gen_call', {Pid, Ref}, Req}   handle_call; the reply is {Ref, R}
  *   {'$gen_cast', Msg}               handle_cast
- *   {'$ax_sys', {Pid, Ref}, Req}     get_state, replace_state, stop
+ *   {'$ax_sys', {Pid, Ref}, Req}     get_state, replace_state (with a
+ *                                    function, or {replace_state, New}),
+ *                                    stop
  *   {'$ax_timeout', N}               the callback's timeout, if still due
  *   {'EXIT', Parent, Reason}         (trapping exits) terminate and exit
  *   anything else                    handle_info
@@ -196,6 +198,12 @@ static ax_term_t sys(struct proc *p, ax_term_t from, ax_term_t req,
                      ax_term_t st)
 {
     if (req == A.get_state) {
+        ax_reply(from, st);
+        return st;
+    }
+    if (ax_is_record(req, A.replace_state, 2)) {
+        /* A new state given as a term (the shell's replace_state). */
+        st = ax_copy(ax_heap(), ax_tuple_get(req, 1));
         ax_reply(from, st);
         return st;
     }

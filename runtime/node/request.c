@@ -27,6 +27,7 @@
  *   {call, Server, Req, Timeout}        the reply (Timeout: ms | infinity)
  *   {cast, Server, Msg}                 ok
  *   {get_state, Server, Timeout}        the state
+ *   {replace_state, Server, New}        New, now the server's state
  *   {load, What} / {compile, Src}       the module's name; errors
  *                                       {badfile | undef | compile_error,
  *                                       Message}
@@ -162,6 +163,14 @@ static ax_term_t r_get_state(struct session *s, const ax_term_t *a)
     if (!timeout_of(a[1], &ms))
         return error(ax_atom("badarg"));
     return ax__request_call(s, a[0], ax_atom("$ax_sys"), ax_atom("get_state"), ms);
+}
+
+static ax_term_t r_replace_state(struct session *s, const ax_term_t *a)
+{
+    return ax__request_call(s, a[0], ax_atom("$ax_sys"),
+                            ax_tuple(ax_heap(), 2, ax_atom("replace_state"),
+                                     a[1]),
+                            AX_CALL_TIMEOUT);
 }
 
 static ax_term_t r_cast(struct session *s, const ax_term_t *a)
@@ -483,6 +492,7 @@ static const struct request requests[] = {
     {"call", 3, r_call},
     {"cast", 2, r_cast},
     {"get_state", 2, r_get_state},
+    {"replace_state", 2, r_replace_state},
     {"load", 1, r_load},
     {"compile", 1, r_compile},
     {"purge", 1, r_purge},

@@ -1,27 +1,36 @@
 # Shell transcripts: each tests/e2e/shell/NAME.ax is fed to `ax shell` on
-# standard input (a node of its own, with the examples on its path, and
-# the options its first line gives after "%% args:"), and what it prints
-# must be NAME.out line by line, once pids, references and the working
-# directory are normalised. The status must be 0 unless the first line
-# says "%% status: N".
+# standard input (a node of its own, with the examples and its working
+# directory on its path, and the options a "%% args:" line gives), and
+# what it prints must be NAME.out line by line, once pids and references
+# are normalised. It runs in a fresh directory holding the files a
+# "%% files: SRC[:NAME]..." line names. The status must be 0 unless a
+# "%% status: N" line says otherwise.
 set -e
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
+root=$PWD
+case $AX in /*) ax=$AX ;; *) ax=$root/$AX ;; esac
 norm() {
     sed -e 's/<[0-9]*\.[0-9]*\.[0-9]*>/<PID>/g' \
         -e 's/#Ref<[0-9.]*>/#Ref<REF>/g' \
-        -e "s|$PWD|.|g" -e "s|$dir|DIR|g"
+        -e "s|$dir/[a-z_]*|DIR|g" -e "s|$root|ROOT|g"
 }
-for ax in tests/e2e/shell/*.ax; do
-    name=$(basename "$ax" .ax)
-    args=$(sed -n 's/^%% args: //p' "$ax" | head -1)
-    want=$(sed -n 's/^%% status: //p' "$ax" | head -1)
+for script in tests/e2e/shell/*.ax; do
+    name=$(basename "$script" .ax)
+    args=$(sed -n 's/^%% args: //p' "$script" | head -1)
+    want=$(sed -n 's/^%% status: //p' "$script" | head -1)
+    files=$(sed -n 's/^%% files: //p' "$script" | head -1)
+    work="$dir/$name"
+    mkdir "$work"
+    for f in $files; do
+        cp "${f%%:*}" "$work/$(basename "${f#*:}")"
+    done
     status=0
     # shellcheck disable=SC2086
-    E2E_DIR=$dir timeout 60 $AX shell --name "e2e-$name-$$" \
-        --path build/examples $args <"$ax" >"$dir/$name.raw" 2>&1 ||
-        status=$?
+    (cd "$work" && timeout 60 "$ax" shell --name "e2e-$name-$$" \
+        --path "$root/build/examples" --path . $args) \
+        <"$script" >"$dir/$name.raw" 2>&1 || status=$?
     norm <"$dir/$name.raw" >"$dir/$name.got"
     if ! diff -u "tests/e2e/shell/$name.out" "$dir/$name.got" \
         >"$dir/$name.diff"; then
