@@ -96,7 +96,7 @@ test: deps
 
 # End-to-end tests drive the real ax binary (tests/e2e/*.t).
 test-e2e: all
-	@AX=$(AX_BIN) sh tests/e2e/run.sh
+	@XDG_STATE_HOME=$(CURDIR)/$(BUILD)/state AX=$(AX_BIN) sh tests/e2e/run.sh
 
 # Tests keep their nodes' crash logs in the build tree, not in ~/.local.
 test-unit: $(UNIT_BIN) $(EXAMPLES)

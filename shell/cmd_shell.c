@@ -21,6 +21,8 @@
 #include "repl.h"
 #include "tree.h"
 
+#define SHELL_NAMES 64 /* shell, shell-2, ... shell-64 */
+
 struct shell_opts {
     const char *node;       /* attach to it; NULL: a node of our own */
     const char *name;
@@ -99,21 +101,51 @@ static void *run_tree(void *arg)
     return NULL;
 }
 
+/* Starts the node named n->name, listening. */
+static int start_named(struct own_node *n, const struct shell_opts *o)
+{
+    ax_node_opts_t no = {.schedulers = o->schedulers, .name = n->name};
+    ax_listen_opts_t lo = {.cookie = o->cookie, .name = n->name};
+    int err = o->db ? ax_crash_log_set_path(o->db) : 0;
+
+    if (!err)
+        err = ax_node_start(&no);
+    if (err)
+        return err;
+    err = ax_node_listen(&lo);
+    if (err)
+        ax_node_stop();
+    return err;
+}
+
+/* Starts the node: named as asked, else "shell", or "shell-2" and so on
+ * if that one runs already (so that its crash log is found again). */
+static int start_node(struct own_node *n, const struct shell_opts *o)
+{
+    int err = AX_EINUSE;
+
+    if (o->name) {
+        snprintf(n->name, sizeof(n->name), "%s", o->name);
+        return start_named(n, o);
+    }
+    for (int i = 1; i <= SHELL_NAMES && err == AX_EINUSE; i++) {
+        if (i == 1)
+            snprintf(n->name, sizeof(n->name), "shell");
+        else
+            snprintf(n->name, sizeof(n->name), "shell-%d", i);
+        err = start_named(n, o);
+    }
+    return err;
+}
+
 /* Starts the node (its threads never take SIGINT, SIGTERM nor SIGHUP:
  * the shell's thread does, for Ctrl-C, halt() and a hang-up). */
 static int own_start(struct own_node *n, const struct shell_opts *o)
 {
-    ax_node_opts_t no = {.schedulers = o->schedulers};
-    ax_listen_opts_t lo = {.cookie = o->cookie};
     sigset_t set;
     ax_term_t t;
     int err;
 
-    if (o->name)
-        snprintf(n->name, sizeof(n->name), "%s", o->name);
-    else
-        snprintf(n->name, sizeof(n->name), "ax-%ld", (long)getpid());
-    no.name = lo.name = n->name;
     n->h = ax_heap_new();
     if (!n->h)
         return AX_ENOMEM;
@@ -124,11 +156,7 @@ static int own_start(struct own_node *n, const struct shell_opts *o)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    err = o->db ? ax_crash_log_set_path(o->db) : 0;
-    if (!err)
-        err = ax_node_start(&no);
-    if (!err)
-        err = ax_node_listen(&lo);
+    err = start_node(n, o);
     if (!err && o->tree) {
         n->tree = ax_tuple(n->h, 2, t, ax_bool(true));
         if (pthread_create(&n->thread, NULL, run_tree, n) == 0)

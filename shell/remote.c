@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WAIT_SLICE_MS 50 /* how often a wait for a message looks at ^C */
 
@@ -465,10 +466,70 @@ static int r_tree(void *ctx, ax_heap_t *h, ax_term_t *out)
     return 0;
 }
 
+/* The shell's crashes(Filter) as the request's options: a pid, a name
+ * or module (an atom), how many (an integer), or #{} for the recent. */
+static ax_term_t crash_opts(ax_heap_t *h, ax_term_t filter)
+{
+    ax_term_t key = A("limit");
+
+    if (ax_is_map(filter))
+        return filter;
+    if (ax_is_pid(filter))
+        key = A("pid");
+    else if (ax_is_atom(filter))
+        key = A("who");
+    return ax_map_from(h, 1, &key, &filter);
+}
+
+/* A column's text read back as a term, or the text itself. */
+static ax_term_t term_of(ax_heap_t *h, ax_term_t text)
+{
+    size_t len = 0;
+    const uint8_t *s = ax_binary_data(text, &len);
+    ax_term_t t;
+
+    if (s && ax_parse(h, (const char *)s, len, &t, NULL) == 0)
+        return t;
+    return text;
+}
+
+/* A report as the shell shows it: #{time => Text, pid, name, reason}. */
+static ax_term_t crash_row(ax_heap_t *h, ax_term_t r)
+{
+    ax_term_t k[4] = {A("time"), A("pid"), A("name"), A("reason")};
+    ax_term_t v[4];
+    int64_t us = 0;
+    time_t secs;
+    struct tm tm;
+    char when[32] = "";
+
+    if (ax_get_int(ax_map_get(r, A("time")), &us) == 0) {
+        secs = (time_t)(us / 1000000);
+        if (localtime_r(&secs, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    v[0] = ax_string(h, when);
+    v[1] = term_of(h, ax_map_get(r, A("pid")));
+    v[2] = ax_map_get(r, A("name"));
+    v[3] = term_of(h, ax_map_get(r, A("reason")));
+    return ax_map_from(h, 4, k, v);
+}
+
 static int r_crashes(void *ctx, ax_heap_t *h, ax_term_t filter,
                      ax_term_t *out)
 {
-    return req1(ctx, h, "crashes", filter, out);
+    ax_term_t rows;
+    ax_term_t rev = AX_NIL;
+    int err = req1(ctx, h, "crashes", crash_opts(h, filter), &rows);
+
+    if (err)
+        return err;
+    for (; ax_is_cons(rows); rows = ax_tail(rows))
+        rev = ax_cons(h, crash_row(h, ax_head(rows)), rev);
+    *out = AX_NIL; /* newest first again */
+    for (; ax_is_cons(rev); rev = ax_tail(rev))
+        *out = ax_cons(h, ax_head(rev), *out);
+    return 0;
 }
 
 /* The node's row keys and the language's, in pairs. */

@@ -494,6 +494,18 @@ void ax__crash_log_set_limits(const struct crash_log_limits *limits)
     pthread_mutex_unlock(&q.lock);
 }
 
+char *ax__crash_log_path(int64_t *node_start)
+{
+    char *p = NULL;
+
+    pthread_mutex_lock(&q.lock);
+    if (q.open && q.path)
+        p = strdup(q.path);
+    *node_start = q.node_start;
+    pthread_mutex_unlock(&q.lock);
+    return p;
+}
+
 void ax__crash_log_stats(struct crash_log_stats *out)
 {
     pthread_mutex_lock(&q.lock);

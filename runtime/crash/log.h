@@ -102,6 +102,10 @@ void ax__crash_log_set_limits(const struct crash_log_limits *limits);
 
 /* Fills out with the log's counters. Any thread. */
 void ax__crash_log_stats(struct crash_log_stats *out);
+/* The open log's database path (malloc'd, the caller frees it), or NULL
+ * if the log is not open (or memory ran out); *node_start gets this
+ * run's node_start column. Any thread. */
+char *ax__crash_log_path(int64_t *node_start);
 
 /*
  * Records the exit of p with reason, if it is abnormal: not normal,

@@ -420,26 +420,50 @@ static int clear_stale(const char *path)
     return 0;
 }
 
+/*
+ * The listening socket at path. It is bound and listening under a
+ * temporary name first, then linked to path, which fails if path exists:
+ * so a node never takes a live node's socket, even one that is between
+ * its bind and its listen, and a stale one is replaced.
+ */
 static int open_socket(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int err = clear_stale(path);
+    int err = AX_EINUSE;
 
-    if (fd < 0 || err) {
-        if (fd >= 0)
-            close(fd);
-        return err ? err : AX_ENOMEM;
+    if (fd < 0)
+        return AX_ENOMEM;
+    if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.%ld", path,
+                 (long)getpid()) >= (int)sizeof(a.sun_path)) {
+        err = AX_EINVAL; /* too long a path for a socket */
+        goto out_close;
     }
-    memcpy(a.sun_path, path, strlen(path) + 1);
+    unlink(a.sun_path);
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        chmod(path, 0600) != 0 || listen(fd, 64) != 0) {
-        err = errno == EADDRINUSE ? AX_EINUSE : AX_EINVAL;
+        chmod(a.sun_path, 0600) != 0 || listen(fd, 64) != 0) {
         fprintf(stderr, "ax: %s: %s\n", path, strerror(errno));
-        close(fd);
-        return err;
+        err = AX_EINVAL;
+        goto out_unlink;
     }
-    return fd;
+    for (int tries = 0; tries < 3; tries++) {
+        if (link(a.sun_path, path) == 0) {
+            unlink(a.sun_path);
+            return fd;
+        }
+        if (errno != EEXIST) {
+            fprintf(stderr, "ax: %s: %s\n", path, strerror(errno));
+            err = AX_EINVAL;
+            break;
+        }
+        if (clear_stale(path) == AX_EINUSE)
+            break; /* a node of that name runs */
+    }
+out_unlink:
+    unlink(a.sun_path);
+out_close:
+    close(fd);
+    return err;
 }
 
 /* Makes the I/O thread with every signal blocked: they are the

@@ -17,7 +17,8 @@
  * report first, while the module it ran is still loaded. */
 static void on_exit(struct proc *p, ax_term_t reason)
 {
-    ax__crash_report(p, reason);
+    if (!ax__session_is_closed_proxy(p))
+        ax__crash_report(p, reason);
     ax__session_proc_exit(p, reason);
     ax__code_proc_exit(p);
 }

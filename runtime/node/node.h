@@ -85,6 +85,9 @@ bool ax__session_take_death(struct session *s, ax_heap_t *h,
 /* The connection is gone: kills the proxy (no restart) and drops the
  * caller's reference. I/O thread. */
 void ax__session_close(struct session *s);
+/* Whether p is the shell process of a session whose client has gone:
+ * its death (a kill) is the end of the session, not a crash. */
+bool ax__session_is_closed_proxy(struct proc *p);
 /* Called by every exiting process (node.c's exit hook): a proxy's death
  * is recorded for the I/O thread, and its reference dropped. */
 void ax__session_proc_exit(struct proc *p, ax_term_t reason);
@@ -115,6 +118,11 @@ ax_term_t ax__req_processes(ax_term_t opts);
 ax_term_t ax__req_process_info(ax_term_t pid);
 ax_term_t ax__req_tree(struct session *s, ax_term_t root);
 ax_term_t ax__req_stats(void);
+
+/* --- crashes.c ----------------------------------------------------------- */
+
+/* {crashes, Opts}: the node's recent crash reports (crashes.c). */
+ax_term_t ax__req_crashes(ax_term_t opts);
 
 /* --- listen.c ------------------------------------------------------------ */
 

@@ -40,6 +40,8 @@
  *                                       the supervisor's reply, as OTP's
  *   tree / {tree, Sup}                  supervision trees (introspect.c)
  *   stats                               a map of node counters
+ *   {crashes, Opts}                     the recent crash reports, newest
+ *                                       first (crashes.c)
  *   halt                                ok; then the node stops
  *
  * Blocking requests (call, get_state and the supervisor's) wait in the
@@ -464,6 +466,12 @@ static ax_term_t r_stats(struct session *s, const ax_term_t *a)
     return ax__req_stats();
 }
 
+static ax_term_t r_crashes(struct session *s, const ax_term_t *a)
+{
+    (void)s;
+    return ax__req_crashes(a[0]);
+}
+
 static ax_term_t r_halt(struct session *s, const ax_term_t *a)
 {
     (void)s;
@@ -508,6 +516,7 @@ static const struct request requests[] = {
     {"tree", 0, r_tree},
     {"tree", 1, r_tree_of},
     {"stats", 0, r_stats},
+    {"crashes", 1, r_crashes},
     {"halt", 0, r_halt},
 };
 

@@ -328,6 +328,22 @@ void ax__session_close(struct session *s)
     session_unref(s);
 }
 
+bool ax__session_is_closed_proxy(struct proc *p)
+{
+    struct session *s;
+    int64_t addr;
+    bool closed;
+
+    if (p->kind != PK_BODY || p->fn.body != proxy_body ||
+        ax_get_int(p->state_term, &addr) != 0)
+        return false;
+    s = (struct session *)(uintptr_t)addr; /* the proxy holds a reference */
+    pthread_mutex_lock(&s->lock);
+    closed = s->closed;
+    pthread_mutex_unlock(&s->lock);
+    return closed;
+}
+
 void ax__session_proc_exit(struct proc *p, ax_term_t reason)
 {
     struct session *s;

@@ -14,6 +14,7 @@ case $AX in /*) ax=$AX ;; *) ax=$root/$AX ;; esac
 norm() {
     sed -e 's/<[0-9]*\.[0-9]*\.[0-9]*>/<PID>/g' \
         -e 's/#Ref<[0-9.]*>/#Ref<REF>/g' \
+        -e 's/^20[0-9][0-9]-[0-9-]* [0-9:]* /TIME /' \
         -e "s|$dir/[a-z_]*|DIR|g" -e "s|$root|ROOT|g"
 }
 for script in tests/e2e/shell/*.ax; do
