@@ -11,6 +11,7 @@
 #include <time.h>
 
 #define WAIT_SLICE_MS 50 /* how often a wait for a message looks at ^C */
+#define SELF_WAIT_MS 2000 /* for the new pid of a shell that died */
 
 static ax_term_t A(const char *name)
 {
@@ -76,6 +77,10 @@ static int handle_event(struct remote *r, ax_term_t ev)
 {
     if (ax_is_record(ev, A("message"), 2))
         return park(r, ax_tuple_get(ev, 1));
+    if (ax_is_record(ev, A("shell_exit"), 3) && r->exit_told) {
+        r->exit_told = false;
+        return 0;
+    }
     if (ax_is_record(ev, A("shell_exit"), 3)) {
         ax_heap_t *h = ax_heap_new();
 
@@ -147,12 +152,19 @@ static int code_of(ax_term_t why)
 }
 
 /* The code and reason term of an {error, Why} reply. */
-static int error_of(ax_term_t why, ax_term_t *out)
+static int error_of(struct remote *r, ax_term_t why, ax_term_t *out)
 {
     int e;
 
     if (why == A("interrupted"))
         return SHELL_EINTR;
+    if (ax_is_record(why, A("shell_exit"), 2)) {
+        /* The shell died during the request: its shell_exit event, yet
+         * to come, tells nothing more. */
+        r->exit_told = true;
+        *out = ax_tuple_get(why, 1);
+        return SHELL_EEXIT;
+    }
     if (ax_is_record(why, A("exit"), 2)) {
         *out = ax_tuple_get(why, 1);
         return AX_EEXITED;
@@ -190,7 +202,7 @@ static int request(struct remote *r, ax_heap_t *h, ax_term_t req,
         return 0;
     }
     if (ax_is_record(res, A("error"), 2))
-        return error_of(ax_tuple_get(res, 1), out);
+        return error_of(r, ax_tuple_get(res, 1), out);
     return AX_EPROTO;
 }
 
@@ -201,7 +213,10 @@ static int r_self(void *ctx, ax_heap_t *h, ax_term_t *out)
 {
     struct remote *r = ctx;
 
-    (void)h;
+    /* A request saw the shell die: its new pid comes with the event. */
+    for (int ms = 0; r->exit_told && ms < SELF_WAIT_MS; ms += WAIT_SLICE_MS)
+        if (next_event(r, h, WAIT_SLICE_MS) == AX_ENOCONN)
+            return AX_ENOCONN;
     *out = ax_client_shell(r->c);
     return 0;
 }

@@ -36,6 +36,7 @@ struct remote {
     volatile sig_atomic_t interrupted;
     ax_heap_t *exit_heap;          /* holds exit_reason, or NULL */
     ax_term_t exit_reason;         /* a shell_exit not yet told */
+    bool exit_told;                /* a request told the next shell_exit */
     bool lost;                     /* the node went away */
     int (*observer)(struct remote *r); /* observer(), or NULL */
 };

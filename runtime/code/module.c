@@ -617,9 +617,12 @@ void ax__version_enter(struct module_version *v)
 
     version_ref(v);
     atomic_fetch_add_explicit(&v->procs, 1, memory_order_relaxed);
-    /* Relaxed: written by the process alone, only compared by purge. */
-    if (p)
+    /* Relaxed: written by the process alone, only compared by purge;
+     * the module's name is an atom, read racily by observers. */
+    if (p) {
         atomic_store_explicit(&p->code, v, memory_order_relaxed);
+        atomic_store_explicit(&p->module, v->name, memory_order_relaxed);
+    }
 }
 
 static void leave_counts(struct module_version *v)
@@ -632,8 +635,10 @@ void ax__version_leave(struct module_version *v)
 {
     struct proc *p = ax__proc_self();
 
-    if (p && atomic_load_explicit(&p->code, memory_order_relaxed) == v)
+    if (p && atomic_load_explicit(&p->code, memory_order_relaxed) == v) {
         atomic_store_explicit(&p->code, NULL, memory_order_relaxed);
+        atomic_store_explicit(&p->module, AX_NONE, memory_order_relaxed);
+    }
     leave_counts(v);
 }
 

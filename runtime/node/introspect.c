@@ -58,6 +58,7 @@ struct row {
     uint64_t memory;
     uint8_t status;        /* ax_proc_status_t */
     bool receiving;
+    ax_term_t module;      /* a module's process: its name, or AX_NONE */
 };
 
 /* --- Function names ------------------------------------------------------ */
@@ -83,6 +84,22 @@ static void parse_frame(const char *line, char *out, size_t size)
 }
 
 /* Copies fn's text into out. Any thread. */
+static void fn_text(void *fn, char *out, size_t size);
+
+/* A row's initial call as text: "Module:init" for a module's process (a
+ * gen_server: its code is the module's), else its function's. */
+static void initial_text(const struct row *r, char *out, size_t size)
+{
+    size_t len = 0;
+    const char *m = r->module != AX_NONE ? ax_atom_text(r->module, &len)
+                                         : NULL;
+
+    if (m)
+        snprintf(out, size, "%.*s:init", (int)len, m);
+    else
+        fn_text(r->fn, out, size);
+}
+
 static void fn_text(void *fn, char *out, size_t size)
 {
     size_t i = ((uintptr_t)fn >> 4) % FN_CACHE;
@@ -179,6 +196,7 @@ static void snap_one(struct proc *p, void *arg)
     r->pid = pid;
     r->name = p->name;
     r->fn = p->kind == PK_HANDLER ? (void *)p->fn.handler : (void *)p->fn.body;
+    r->module = atomic_load_explicit(&p->module, memory_order_relaxed);
     r->reductions = p->reductions;
     r->mailbox = p->queue_len;
     r->status = status_of(atomic_load_explicit(&p->state,
@@ -239,10 +257,10 @@ static int cmp_fn(const struct row *a, const struct row *b, bool current)
 
     if (current && a->receiving != b->receiving)
         return a->receiving ? -1 : 1;
-    if (a->fn == b->fn)
+    if (a->fn == b->fn && a->module == b->module)
         return 0;
-    fn_text(a->fn, ta, sizeof(ta));
-    fn_text(b->fn, tb, sizeof(tb));
+    initial_text(a, ta, sizeof(ta));
+    initial_text(b, tb, sizeof(tb));
     return cmp_text(ta, tb);
 }
 
@@ -409,7 +427,7 @@ static bool row_matches(const struct row *r, const char *filter)
         if (strstr(text, filter))
             return true;
     }
-    fn_text(r->fn, text, sizeof(text));
+    initial_text(r, text, sizeof(text));
     return strstr(text, filter) || strstr(status_text(r->status), filter);
 }
 
@@ -420,7 +438,10 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
                                        "memory", "status", "current"};
     ax_term_t k[9];
     ax_term_t v[9];
-    ax_term_t initial = fn_term(h, r->fn);
+    ax_term_t initial = r->module != AX_NONE
+                            ? ax_tuple(h, 3, r->module, ax_atom("init"),
+                                       ax_int(h, 1))
+                            : fn_term(h, r->fn);
 
     for (size_t i = 0; i < 9; i++)
         k[i] = ax_atom(keys[i]);
@@ -432,9 +453,13 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
     v[5] = ax_int(h, (int64_t)r->heap);
     v[6] = ax_int(h, (int64_t)r->memory);
     v[7] = ax_atom(status_text(r->status));
-    v[8] = r->receiving ? ax_tuple(h, 3, ax_atom("ax"), ax_atom("receive"),
-                                   ax_int(h, 4))
-                        : initial;
+    if (r->receiving)
+        v[8] = ax_tuple(h, 3, ax_atom("ax"), ax_atom("receive"), ax_int(h, 4));
+    else if (r->module != AX_NONE && r->status == 2) /* waiting */
+        v[8] = ax_tuple(h, 3, ax_atom("gen_server"), ax_atom("loop"),
+                        ax_int(h, 1));
+    else
+        v[8] = initial;
     return ax_map_from(h, 9, k, v);
 }
 

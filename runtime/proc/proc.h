@@ -118,6 +118,8 @@ struct proc {
     ax_term_t last_msg;          /* the last message handled, on its heap
                                   * (a GC root), or AX_NONE: for its crash
                                   * report */
+    _Atomic(ax_term_t) module;   /* the name of code's module, or AX_NONE:
+                                  * an atom, so observers may read it */
 };
 
 /* --- The process table -------------------------------------------------- */
