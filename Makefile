@@ -171,7 +171,8 @@ bench: $(BENCH_BINS) $(EXAMPLES)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
            -pthread -DAX_BUILDING -DAX_TESTING -Iruntime \
            -fsanitize=fuzzer-no-link,address,undefined
-FUZZ_RT_OBJS := $(RT_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_RT_OBJS := $(RT_SRCS:%.c=build/fuzz/obj/%.o) \
+                $(LANG_SRCS:%.c=build/fuzz/obj/%.o)
 .SECONDARY: $(FUZZ_RT_OBJS)
 
 build/fuzz/obj/%.o: %.c

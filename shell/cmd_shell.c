@@ -10,7 +10,9 @@
  * it is another program's and a person is at the terminal.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct own_node {
     char name[64];
     ax_heap_t *h;
     ax_term_t tree;
+    sem_t started;          /* posted when the tree has started, or not */
     pthread_t thread;
     bool has_thread;
 };
@@ -98,6 +101,7 @@ static void *run_tree(void *arg)
         strcmp(reason, "killed") != 0)
         fprintf(stderr, "\nax: the tree exited: %s\n", reason);
     free(reason);
+    sem_post(&n->started); /* in case the root never ran */
     return NULL;
 }
 
@@ -158,11 +162,15 @@ static int own_start(struct own_node *n, const struct shell_opts *o)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     err = start_node(n, o);
     if (!err && o->tree) {
-        n->tree = ax_tuple(n->h, 2, t, ax_bool(true));
-        if (pthread_create(&n->thread, NULL, run_tree, n) == 0)
+        sem_init(&n->started, 0, 0);
+        n->tree = ax_tuple(n->h, 3, t, ax_bool(true),
+                           ax_int(n->h, (int64_t)(uintptr_t)&n->started));
+        if (pthread_create(&n->thread, NULL, run_tree, n) == 0) {
             n->has_thread = true;
-        else
+            sem_wait(&n->started); /* the shell starts on a started tree */
+        } else {
             err = AX_ENOMEM;
+        }
     }
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     if (err)
@@ -174,8 +182,10 @@ static int own_start(struct own_node *n, const struct shell_opts *o)
 static void own_stop(struct own_node *n)
 {
     ax_node_stop(); /* ends the tree's root too */
-    if (n->has_thread)
+    if (n->has_thread) {
         pthread_join(n->thread, NULL);
+        sem_destroy(&n->started);
+    }
     ax_heap_free(n->h);
 }
 

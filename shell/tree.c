@@ -5,6 +5,8 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,11 +92,14 @@ void tree_root(ax_term_t arg)
     ax_term_t pid;
     ax_term_t reason = AX_NIL;
     ax_term_t m;
+    int64_t sem = 0;
     int err;
 
     ax_trap_exit(true);
     err = ax_supervisor_start(ax_tuple_get(tree, 1), ax_tuple_get(tree, 2),
                               ax_tuple_get(tree, 3), &pid, &reason);
+    if (ax_tuple_size(arg) > 2 && ax_get_int(ax_tuple_get(arg, 2), &sem) == 0)
+        sem_post((sem_t *)(uintptr_t)sem);
     if (err) {
         fprintf(stderr, "ax: the tree did not start: %s: ",
                 ax_strerror(err));

@@ -21,7 +21,8 @@ int tree_load(const char *who, const char *file, ax_heap_t *h,
  * The body of a process that starts the tree, says so on stdout (unless
  * quiet) and waits for it: it exits with the tree's reason when the tree
  * gives up, or start_failed if it does not start (said on stderr). arg
- * is {Tree, Quiet}.
+ * is {Tree, Quiet} or {Tree, Quiet, Sem}: Sem, an integer, is the
+ * address of a sem_t posted once the tree has started or failed to.
  */
 void tree_root(ax_term_t arg);
 

@@ -545,19 +545,31 @@ ax_term_t ax__req_process_info(ax_term_t pid)
     ax_process_info_t in;
     struct proc *p = ax_is_pid(pid) ? ax__ptab_lookup(pid) : NULL;
     void *fn = NULL;
+    ax_term_t mod = AX_NONE;
     int err;
 
     if (!ax_is_pid(pid))
         return ax__request_error(h, AX_EBADARG);
-    if (p) /* racy, as the list's: only for its name */
+    if (p) { /* racy, as the list's: only for its name */
         fn = p->kind == PK_HANDLER ? (void *)p->fn.handler
                                    : (void *)p->fn.body;
+        mod = atomic_load_explicit(&p->module, memory_order_relaxed);
+    }
     err = ax_process_info(pid, h, &in);
     if (err)
         return ax__request_error(h, err);
     {
-        ax_term_t init = fn ? fn_term(h, fn) : in.initial_call;
+        ax_term_t init = mod != AX_NONE
+                             ? ax_tuple(h, 3, mod, ax_atom("init"),
+                                        ax_int(h, 1))
+                         : fn ? fn_term(h, fn)
+                              : in.initial_call;
         bool recv = in.current != in.initial_call;
+
+        if (mod != AX_NONE && in.status == AX_PS_WAITING)
+            in.current = ax_tuple(h, 3, ax_atom("gen_server"),
+                                  ax_atom("loop"), ax_int(h, 1));
+        recv = recv || (mod != AX_NONE && in.status == AX_PS_WAITING);
         ax_term_t v[13] = {
             pid, ax_atom(status_text(in.status)), in.registered_name,
             ax_int(h, (int64_t)in.reductions),
