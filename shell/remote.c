@@ -129,15 +129,18 @@ static int drain(struct remote *r)
     return err == AX_ETIMEOUT ? 0 : err;
 }
 
-int remote_poll(struct remote *r)
+int remote_poll(struct remote *r, FILE *newline)
 {
     int err = drain(r);
+    bool told = r->exit_heap && r->sh;
 
-    if (r->exit_heap && r->sh)
+    if (told && newline)
+        fputc('\n', newline);
+    if (told)
         shell_exit_signal(r->sh, r->exit_reason);
     ax_heap_free(r->exit_heap);
     r->exit_heap = NULL;
-    return err;
+    return err ? err : told;
 }
 
 /* --- Requests ----------------------------------------------------------- */

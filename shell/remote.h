@@ -20,6 +20,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "ax.h"
 #include "lang.h"
@@ -47,7 +48,8 @@ extern const struct shell_backend ax_remote_backend;
 int remote_init(struct remote *r, ax_client_t *c);
 void remote_destroy(struct remote *r);
 /* Parks what arrived without waiting, and tells a shell_exit not yet
- * told. AX_ENOCONN if the node went away. */
-int remote_poll(struct remote *r);
+ * told (on a line of its own: after a newline to `newline`, if not
+ * NULL): 1 if it did, else 0; AX_ENOCONN if the node went away. */
+int remote_poll(struct remote *r, FILE *newline);
 
 #endif /* AX_SHELL_REMOTE_H */

@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <histedit.h>
+#include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "lang.h"
 #include "remote.h"
@@ -236,6 +239,53 @@ static void history_open(struct repl *r)
     history(r->hist, &ev, H_LOAD, r->history_path);
 }
 
+/*
+ * libedit's character reader: waits for the terminal and the node alike,
+ * so that what happens to the shell meanwhile (its process killed) is
+ * told at once, above the line being typed. 1 with a character, 0 at
+ * the end of input (or the node gone), -1 with errno on an error or a
+ * signal.
+ */
+static int read_char(EditLine *el, wchar_t *wc)
+{
+    struct repl *r;
+    mbstate_t mbs;
+    char c;
+
+    el_get(el, EL_CLIENTDATA, &r);
+    memset(&mbs, 0, sizeof(mbs));
+    for (;;) {
+        struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0},
+                                {ax_client_fd(r->rem.c), POLLIN, 0}};
+        size_t k;
+
+        if (poll(fds, 2, -1) < 0)
+            return -1; /* EINTR: Ctrl-C */
+        if (fds[1].revents) {
+            int told = remote_poll(&r->rem, stdout); /* below the prompt */
+
+            if (told < 0 && r->rem.lost)
+                return 0;
+            if (told > 0) {
+                fflush(stdout);
+                el_set(el, EL_REFRESH);
+            }
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (read(STDIN_FILENO, &c, 1) != 1)
+            return errno == EINTR ? -1 : 0;
+        k = mbrtowc(wc, &c, 1, &mbs);
+        if (k == (size_t)-2)
+            continue; /* more of a multibyte character to come */
+        if (k == (size_t)-1) {
+            memset(&mbs, 0, sizeof(mbs));
+            continue; /* not a character: dropped */
+        }
+        return 1;
+    }
+}
+
 static int editor_open(struct repl *r)
 {
     history_open(r);
@@ -245,6 +295,7 @@ static int editor_open(struct repl *r)
     el_set(r->el, EL_CLIENTDATA, r);
     el_set(r->el, EL_EDITOR, "emacs");
     el_set(r->el, EL_PROMPT, prompt);
+    el_set(r->el, EL_GETCFN, read_char);
     if (r->hist)
         el_set(r->el, EL_HIST, history, r->hist);
     el_set(r->el, EL_ADDFN, "ax-complete", "complete a name", complete);
@@ -309,7 +360,7 @@ static enum shell_status loop_tty(struct repl *r)
     int got;
 
     for (;;) {
-        remote_poll(&r->rem);
+        remote_poll(&r->rem, NULL);
         fflush(stdout);
         got = read_tty(r, line, sizeof(line));
         if (r->terminated)
@@ -338,7 +389,7 @@ static enum shell_status loop_script(struct repl *r, FILE *in)
             line[n - 1] = '\0';
         if (feed(r, line, &st))
             break;
-        remote_poll(&r->rem);
+        remote_poll(&r->rem, NULL);
     }
     free(line);
     return st;
@@ -370,6 +421,8 @@ int ax_repl_run(ax_client_t *c, const struct repl_opts *o)
         return 1;
     r.rem.observer = o->observer;
     r.sh = shell_new(&ax_remote_backend, &r.rem, stdout);
+    if (tty)
+        setlocale(LC_CTYPE, ""); /* the terminal's characters, for libedit */
     if (!r.sh || catch_sigint(&r) != 0 || (tty && editor_open(&r) != 0)) {
         fprintf(stderr, "ax shell: out of memory\n");
         status = 1;

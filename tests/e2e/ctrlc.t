@@ -1,6 +1,7 @@
-# Ctrl-C in a terminal (a tmux pane): it interrupts a receive without
-# after, and a call to a server that never answers, and the shell goes
-# on with the node intact; at the prompt it drops the line being typed.
+# The shell in a terminal (a tmux pane). Ctrl-C interrupts a receive
+# without after, and a call to a server that never answers, and the shell
+# goes on with the node intact; at the prompt it drops the line being
+# typed. A linked process's crash kills the shell, which says so.
 set -e
 command -v tmux >/dev/null || { echo "tmux is missing (scripts/deps.sh)"; exit 1; }
 sock=ax-e2e-$$
@@ -38,5 +39,10 @@ t send-keys -t s 'exit(P, kill), 6 * 7.' Enter
 wait_for '^42$'
 t send-keys -t s 'this line is dropped' C-c
 wait_for '^5> *$'
+# A linked crash while the shell waits at its prompt is told at once.
+t send-keys -t s 'L = spawn_link(counter, [0]), ok.' Enter
+wait_for '^ok$'
+t send-keys -t s 'exit(L, boom).' Enter
+wait_for '^\*\* exception exit: boom$'
 t send-keys -t s 'q().' Enter
 wait_for '^ok$'
