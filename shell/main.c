@@ -17,7 +17,8 @@ static const struct cmd_entry commands[] = {
     {"term", "[TERM...]", "read Erlang terms, print them back and their "
                           "external format",
      ax_cmd_term},
-    {"run", "[--path DIR]... [--schedulers N] [--db PATH] FILE",
+    {"run", "[--path DIR]... [--schedulers N] [--db PATH] [--name NAME]\n"
+            "      [--cookie C] FILE",
      "start a headless node running the supervision tree in FILE",
      ax_cmd_run},
     {"crashes", "[NODE | --db PATH] [--since T] [--module M] [--pid P] "
