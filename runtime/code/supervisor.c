@@ -1221,16 +1221,32 @@ static void on_retry(struct sup *s, ax_term_t slot_term, ax_term_t serial)
         restart(s, (uint32_t)i, c->pid, AT(UNDEFINED));
 }
 
-/* #{strategy, intensity, period, restarts, children}: what ax_get_state
- * shows of a supervisor. */
+/* The restarts within the last period: how much of the intensity is
+ * used (the observer shows it). */
+static int64_t recent_restarts(const struct sup *s)
+{
+    uint64_t now = ax__now_ms();
+    const uint64_t *r = s->ring.mem;
+    int64_t n = 0;
+
+    for (size_t k = 0; k < s->ring_len; k++)
+        if (now - r[(s->ring_head + k) % s->ring.cap] <=
+            (uint64_t)s->period_ms)
+            n++;
+    return n;
+}
+
+/* #{strategy, intensity, period, restarts, recent, children}: what
+ * ax_get_state shows of a supervisor. */
 static ax_term_t state_map(struct sup *s)
 {
     ax_heap_t *h = ax_heap();
     ax_term_t k[] = {AT(STRATEGY), AT(INTENSITY), AT(PERIOD), AT(RESTARTS),
-                     AT(CHILDREN)};
+                     ax_atom("recent"), AT(CHILDREN)};
     ax_term_t v[] = {atoms[strategies[s->strategy].atom],
                      ax_int(h, s->intensity), ax_int(h, s->period),
                      ax_int(h, (int64_t)s->restarts),
+                     ax_int(h, recent_restarts(s)),
                      call_which_children(s, AX_NONE)};
 
     return ax_map_from(h, COUNT(k), k, v);

@@ -12,6 +12,12 @@
  * time is in microseconds since the epoch; pid and reason are the
  * report's text (a binary); name and module atoms, or [] where the
  * report has none.
+ *
+ *   {crash, Id} -> {ok, #{Column => Value}}
+ *
+ * One report whole: every column of its row in the crash table (see
+ * ax(1), CRASH LOG) under the column's name, text as binaries, NULL as
+ * []; {error, noproc} for an id that names no report.
  */
 #include "node.h"
 
@@ -33,6 +39,8 @@ static const char select_sql[] =
     " AND (?3 IS NULL OR name = ?3 OR module = ?3)"
     " AND (?4 IS NULL OR instr(reason, ?4) > 0)"
     " ORDER BY id DESC LIMIT ?5";
+
+static const char one_sql[] = "SELECT * FROM crash WHERE id = ?1";
 
 static ax_term_t A(const char *name)
 {
@@ -145,23 +153,37 @@ static void settle(void)
     }
 }
 
+/* Opens the node's log read-only and prepares sql on it: SQLITE_OK, or
+ * an error (SQLITE_CANTOPEN: no log is open). *db is closed by the
+ * caller, whatever the result. */
+static int open_log(const char *sql, sqlite3 **db, sqlite3_stmt **st,
+                    int64_t *node_start)
+{
+    char *path = ax__crash_log_path(node_start);
+    int rc;
+
+    if (!path)
+        return SQLITE_CANTOPEN;
+    settle();
+    rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(*db, BUSY_MS);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(*db, sql, -1, st, NULL);
+    free(path);
+    return rc;
+}
+
 ax_term_t ax__req_crashes(ax_term_t opts)
 {
     ax_heap_t *h = ax_heap();
     int64_t node_start = 0;
-    char *path = ax__crash_log_path(&node_start);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     ax_term_t list = AX_NIL;
     int err = AX_ESTATE;
 
-    if (!path)
-        return ax__request_error(h, AX_ESTATE); /* no crash log open */
-    settle();
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-            SQLITE_OK ||
-        sqlite3_busy_timeout(db, BUSY_MS) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, select_sql, -1, &st, NULL) != SQLITE_OK) {
+    if (open_log(select_sql, &db, &st, &node_start) != SQLITE_OK) {
         /* A log nothing was written to yet has no tables. */
         if (db && strstr(sqlite3_errmsg(db), "no such table"))
             err = 0;
@@ -172,8 +194,46 @@ ax_term_t ax__req_crashes(ax_term_t opts)
 out_close:
     sqlite3_finalize(st);
     sqlite3_close(db);
-    free(path);
     if (err)
         return ax__request_error(h, err);
     return ax_tuple(h, 2, A("ok"), list);
+}
+
+/* The current row of st, every column, as a map. */
+static ax_term_t whole_row(ax_heap_t *h, sqlite3_stmt *st)
+{
+    ax_term_t map = ax_map_new(h);
+
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        ax_term_t v = sqlite3_column_type(st, i) == SQLITE_INTEGER
+                          ? ax_int(h, sqlite3_column_int64(st, i))
+                          : text_col(h, st, i);
+
+        map = ax_map_put(h, map, A(sqlite3_column_name(st, i)), v);
+    }
+    return map;
+}
+
+ax_term_t ax__req_crash(ax_term_t id)
+{
+    ax_heap_t *h = ax_heap();
+    int64_t node_start = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ax_term_t report = AX_NONE;
+    int64_t n;
+    int rc;
+
+    if (ax_get_int(id, &n) != 0)
+        return ax__request_error(h, AX_EBADARG);
+    rc = open_log(one_sql, &db, &st, &node_start);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 1, n);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        report = whole_row(h, st);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (report != AX_NONE)
+        return ax_tuple(h, 2, A("ok"), report);
+    return ax__request_error(h, rc == SQLITE_DONE ? AX_ENOPROC : AX_ESTATE);
 }

@@ -21,7 +21,8 @@
  * status, current (default reductions; order desc for numbers, asc for
  * the rest; limit 50, at most 10000). Filter keeps rows whose name,
  * initial call or status contains Text. A Row is #{pid, name,
- * initial_call, reductions, mailbox, heap, memory, status, current}.
+ * initial_call, reductions, mailbox, heap, memory, status, current,
+ * gcs}.
  */
 #include "node.h"
 
@@ -56,6 +57,7 @@ struct row {
     uint64_t mailbox;
     uint64_t heap;         /* words; filled when known */
     uint64_t memory;
+    uint64_t gcs;          /* minor and major collections, when known */
     uint8_t status;        /* ax_proc_status_t */
     bool receiving;
     ax_term_t module;      /* a module's process: its name, or AX_NONE */
@@ -213,6 +215,7 @@ static void fill_heap(struct row *r)
     if (h && ax_process_info(r->pid, h, &info) == 0) {
         r->heap = info.heap.heap_size + info.heap.old_heap_size;
         r->memory = info.memory;
+        r->gcs = info.heap.minor_gcs + info.heap.major_gcs;
         r->status = (uint8_t)info.status;
     } else {
         r->status = 4; /* gone since the snapshot */
@@ -435,15 +438,16 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
 {
     static const char *const keys[] = {"pid", "name", "initial_call",
                                        "reductions", "mailbox", "heap",
-                                       "memory", "status", "current"};
-    ax_term_t k[9];
-    ax_term_t v[9];
+                                       "memory", "status", "current",
+                                       "gcs"};
+    ax_term_t k[10];
+    ax_term_t v[10];
     ax_term_t initial = r->module != AX_NONE
                             ? ax_tuple(h, 3, r->module, ax_atom("init"),
                                        ax_int(h, 1))
                             : fn_term(h, r->fn);
 
-    for (size_t i = 0; i < 9; i++)
+    for (size_t i = 0; i < 10; i++)
         k[i] = ax_atom(keys[i]);
     v[0] = r->pid;
     v[1] = r->name != AX_NONE ? r->name : AX_NIL;
@@ -460,7 +464,8 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
                         ax_int(h, 1));
     else
         v[8] = initial;
-    return ax_map_from(h, 9, k, v);
+    v[9] = ax_int(h, (int64_t)r->gcs);
+    return ax_map_from(h, 10, k, v);
 }
 
 ax_term_t ax__req_processes(ax_term_t opts)

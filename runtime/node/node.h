@@ -123,6 +123,8 @@ ax_term_t ax__req_stats(void);
 
 /* {crashes, Opts}: the node's recent crash reports (crashes.c). */
 ax_term_t ax__req_crashes(ax_term_t opts);
+/* {crash, Id}: one report, every column. */
+ax_term_t ax__req_crash(ax_term_t id);
 
 /* --- listen.c ------------------------------------------------------------ */
 

@@ -42,6 +42,10 @@
  *   stats                               a map of node counters
  *   {crashes, Opts}                     the recent crash reports, newest
  *                                       first (crashes.c)
+ *   {crash, Id}                         one report, every column
+ *                                       (crashes.c)
+ *   {gc, Pid}                           asks the process to collect its
+ *                                       heap (see r_gc)
  *   halt                                ok; then the node stops
  *
  * Blocking requests (call, get_state and the supervisor's) wait in the
@@ -472,6 +476,32 @@ static ax_term_t r_crashes(struct session *s, const ax_term_t *a)
     return ax__req_crashes(a[0]);
 }
 
+static ax_term_t r_crash(struct session *s, const ax_term_t *a)
+{
+    (void)s;
+    return ax__req_crash(a[0]);
+}
+
+/* A handler process (a gen_server, a supervisor) collects its heap, a
+ * major collection with its state as the root, as soon as it is next
+ * between messages: {ok, asked}. A body process's live terms are on its
+ * own C stack, which only it knows: it collects with ax_gc, and the
+ * request answers {error, notsup}. */
+static ax_term_t r_gc(struct session *s, const ax_term_t *a)
+{
+    struct proc *p = ax_is_pid(a[0]) ? ax__ptab_lookup(a[0]) : NULL;
+
+    (void)s;
+    if (!ax_is_pid(a[0]))
+        return error(ax_atom("badarg"));
+    if (!p)
+        return error(ax_atom("noproc"));
+    if (p->kind != PK_HANDLER)
+        return error(ax_atom("notsup"));
+    return ok_or(ax__send_signal(a[0], SIG_GC, ax_self(), AX_NIL, 0),
+                 ax_atom("asked"));
+}
+
 static ax_term_t r_halt(struct session *s, const ax_term_t *a)
 {
     (void)s;
@@ -517,6 +547,8 @@ static const struct request requests[] = {
     {"tree", 1, r_tree_of},
     {"stats", 0, r_stats},
     {"crashes", 1, r_crashes},
+    {"crash", 1, r_crash},
+    {"gc", 1, r_gc},
     {"halt", 0, r_halt},
 };
 

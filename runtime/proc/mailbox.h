@@ -37,7 +37,9 @@ enum sig_kind {
     SIG_INFO,      /* ref: a struct info_req * to fill and complete */
     SIG_CALL,      /* a monitor (ref) and a message (term) at once: a
                     * gen_server call */
-    SIG_WAKE       /* no content: a timer or the runtime wants attention */
+    SIG_WAKE,      /* no content: a timer or the runtime wants attention */
+    SIG_GC         /* no content: collect the heap at the next safe point
+                    * (a handler's; the observer's {gc, Pid}) */
 };
 
 struct mnode {

@@ -104,6 +104,8 @@ struct proc {
     uint32_t serial;             /* of the slot's latest pid */
     uint32_t wait_seq;           /* numbers each blocking receive */
     bool timed_out;              /* the blocked receive's timer fired */
+    bool gc_asked;               /* a SIG_GC came: a handler collects
+                                  * before it waits again (own context) */
     ax_term_t name;              /* registered name, or AX_NONE */
     struct msg **marker;         /* queue position when marker_ref made */
     uint64_t marker_ref;

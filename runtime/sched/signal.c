@@ -351,6 +351,9 @@ static void handle(struct proc *p, struct msg *m)
         if (m->ref == p->wait_seq)
             p->timed_out = true;
         break;
+    case SIG_GC:
+        p->gc_asked = true;
+        break;
     case SIG_EXIT:
     case SIG_EXIT_LINK: {
         ax_term_t reason = on_exit_signal(p, m, m->kind == SIG_EXIT_LINK);
@@ -653,12 +656,27 @@ static struct msg *next_message(struct proc *p)
     return m;
 }
 
+/* A major collection a SIG_GC asked for: the state is the only root. */
+static void collect_asked(struct proc *p)
+{
+    ax_heap_t *h = p->heap;
+
+    p->gc_asked = false;
+    if (!h)
+        return;
+    if (ax__proc_gc(p, &p->state_term, 1, AX_GC_MAJOR))
+        ax__proc_exit(p, make_atom(ATOM_IDX_OOM));
+    sched_count(&ax__sched_self()->gcs, 1);
+}
+
 static _Noreturn void handler_loop(struct proc *p)
 {
     for (;;) {
         struct msg *m = next_message(p);
         ax_heap_t *h;
 
+        if (!m && p->gc_asked)
+            collect_asked(p);
         if (!m)
             ax__sched_leave(p, OUT_WAIT, false);
         h = ax__proc_heap(p);

@@ -47,6 +47,7 @@ static int init_proc(struct proc *p, const ax_spawn_opts_t *o,
     p->flags = (o->flags & AX_SPAWN_TRAP_EXIT) ? PF_TRAP_EXIT : 0;
     p->wait_seq = 0;
     p->timed_out = false;
+    p->gc_asked = false;
     p->queue = NULL;
     p->queue_tail = &p->queue;
     p->queue_len = 0;
