@@ -37,13 +37,14 @@ RT_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DAX_BUILDING \
 # Programs export the API so that the modules they load (dlopen) find it.
 EXPORT  := -rdynamic
 LDLIBS  := -pthread -lm -ldw -lsqlite3
-# The ax binary's own: the shell's line editor.
-AX_LDLIBS := -ledit
+# The ax binary's own: the shell's line editor, the observer's curses.
+AX_LDLIBS := -ledit $(shell pkg-config --libs ncursesw 2>/dev/null || \
+               echo -lncursesw -ltinfo)
 LDFLAGS ?=
 
 RT_SRCS   := $(sort $(wildcard runtime/*/*.c))
 RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
-AX_SRCS   := $(sort $(wildcard shell/*.c))
+AX_SRCS   := $(sort $(wildcard shell/*.c observer/*.c))
 AX_OBJS   := $(AX_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)

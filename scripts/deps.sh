@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev clang libclang-rt-14-dev libcriterion-dev
-      libdw-dev libsqlite3-dev libedit-dev tmux"
+      libdw-dev libsqlite3-dev libedit-dev libncurses-dev tmux"
 
 missing=""
 for p in $PKGS; do

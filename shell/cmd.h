@@ -18,5 +18,6 @@ int ax_cmd_term(int argc, char **argv);
 int ax_cmd_run(int argc, char **argv);
 int ax_cmd_crashes(int argc, char **argv);
 int ax_cmd_nodes(int argc, char **argv);
+int ax_cmd_observer(int argc, char **argv);
 
 #endif /* AX_SHELL_CMD_H */

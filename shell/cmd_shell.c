@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../observer/observer.h"
 #include "ax.h"
 #include "cmd.h"
+#include "remote.h"
 #include "repl.h"
 #include "tree.h"
 
@@ -212,6 +214,14 @@ static void halt_remote(ax_client_t *c, bool ask)
     ax_heap_free(h);
 }
 
+/* observer(): the observer over the shell's own connection, until q. */
+static int run_observer(struct remote *r)
+{
+    struct ax_observer_opts o = {.client = r->c};
+
+    return ax_observer_run(ax_client_node(r->c), NULL, &o) ? AX_ENOCONN : 0;
+}
+
 int ax_cmd_shell(int argc, char **argv)
 {
     struct shell_opts o = {0};
@@ -245,6 +255,7 @@ int ax_cmd_shell(int argc, char **argv)
     ro.expr = o.expr;
     ro.banner = banner;
     ro.halted = &halted;
+    ro.observer = run_observer;
     status = ax_repl_run(c, &ro);
     if (halted && o.node)
         halt_remote(c, !o.expr && isatty(STDIN_FILENO));

@@ -28,6 +28,10 @@ static const struct cmd_entry commands[] = {
      ax_cmd_crashes},
     {"nodes", "[--cookie COOKIE] [--dir DIR]",
      "list this user's running nodes; remove stale sockets", ax_cmd_nodes},
+    {"observer", "[NODE] [--cookie C] [--interval MS] [--read-only] "
+                 "[--big]\n      [--view NAME] [--batch -n N] | --db PATH",
+     "a live view of a node's processes, trees, crashes and modules",
+     ax_cmd_observer},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
