@@ -275,12 +275,12 @@ static void sort_by(struct obs *o, unsigned c, bool invert_if_same)
 
 static void sort_step(struct obs *o, int step)
 {
-    unsigned c = P.sort;
+    int c = (int)P.sort;
 
     do
-        c = (c + NCOLS + (unsigned)step) % NCOLS;
+        c = (c + (int)NCOLS + step) % (int)NCOLS;
     while (!columns[c].sort);
-    sort_by(o, c, false);
+    sort_by(o, (unsigned)c, false);
 }
 
 static bool procs_key(struct obs *o, int key)

@@ -86,7 +86,10 @@ static int system_refresh(struct obs *o)
     for (int c = 0; c < NCOUNTERS; c++) {
         int64_t v = m_int(st, counter_keys[c]);
 
-        S.rates[c] = secs > 0 ? (double)(v - S.counters[c]) / secs : 0;
+        /* A node attached again starts its counters afresh. */
+        S.rates[c] = secs > 0 && v >= S.counters[c]
+                         ? (double)(v - S.counters[c]) / secs
+                         : 0;
         S.counters[c] = v;
     }
     S.has_restarts = ax_map_get(st, ax_atom("restarts")) != AX_NONE;

@@ -52,7 +52,10 @@
  *   restart drops the expired ones from its old end and adds one, so its
  *   cost does not grow with the restarts already made.
  */
+#include "supervisor.h"
+
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -483,6 +486,14 @@ static void ring_grow(struct sup *s)
     s->ring_head = 0;
 }
 
+/* Every supervisor's restarts: a statistic only (relaxed). */
+static atomic_uint_fast64_t restarts_total;
+
+uint64_t ax__supervisor_restarts(void)
+{
+    return atomic_load_explicit(&restarts_total, memory_order_relaxed);
+}
+
 /* Counts a restart now; false if that makes more than intensity within
  * the period (OTP's add_restart). */
 static bool note_restart(struct sup *s)
@@ -491,6 +502,7 @@ static bool note_restart(struct sup *s)
     uint64_t *r = s->ring.mem;
 
     s->restarts++;
+    atomic_fetch_add_explicit(&restarts_total, 1, memory_order_relaxed);
     while (s->ring_len && now - r[s->ring_head] > (uint64_t)s->period_ms) {
         s->ring_head = s->ring_head + 1 == s->ring.cap ? 0 : s->ring_head + 1;
         s->ring_len--;

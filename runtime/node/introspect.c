@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../code/supervisor.h"
 #include "../crash/backtrace.h"
 #include "../crash/log.h"
 #include "../sched/sched.h"
@@ -754,12 +755,12 @@ ax_term_t ax__req_stats(void)
         "messages", "reductions", "gcs", "stacks", "seed", "uptime_ms",
         "atoms", "atom_limit", "rss_bytes", "crash_log_written",
         "crash_log_queued", "crash_log_dropped", "crash_log_failing",
-        "scheduler_stats", "node"};
+        "scheduler_stats", "node", "restarts"};
     ax_heap_t *h = ax_heap();
     ax_node_stats_t ns;
     struct crash_log_stats cs;
     const char *name = ax_node_name();
-    ax_term_t v[20];
+    ax_term_t v[21];
     int err = ax_node_stats(&ns);
 
     if (err)
@@ -785,5 +786,6 @@ ax_term_t ax__req_stats(void)
     v[17] = ax_bool(cs.failing);
     v[18] = sched_list(h, ns.schedulers);
     v[19] = name ? ax_atom(name) : ax_atom("nonode");
-    return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 20, keys, v));
+    v[20] = ax_int(h, (int64_t)ax__supervisor_restarts());
+    return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 21, keys, v));
 }
