@@ -8,6 +8,7 @@
 #                   build's unit tests run last, so the runner's summary
 #                   is the last line
 #   make test-asan  the unit tests under -fsanitize=address,undefined
+#   make test-observer-asan  the observer's e2e test, ax under ASan/UBSan
 #   make tsan       the concurrency tests under ThreadSanitizer
 #   make bench      every benchmark in bench/, one `name value unit` a line
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each
@@ -68,6 +69,7 @@ AX_BIN   := $(BUILD)/ax
 UNIT_BIN := $(BUILD)/test-unit
 
 .PHONY: all run test test-unit test-e2e test-asan tsan tsan-run bench fuzz \
+        test-observer-asan \
         fuzz-short \
         install clean deps
 .DELETE_ON_ERROR:
@@ -112,6 +114,16 @@ test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan AX_TESTING=1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    test-unit
+
+# The observer's end-to-end test (its --batch frames, and the views in
+# tmux) with the ax binary built under ASan and UBSan.
+test-observer-asan: $(EXAMPLES)
+	@$(MAKE) --no-print-directory BUILD=build/asan AX_TESTING=1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    build/asan/ax
+	@XDG_STATE_HOME=$(CURDIR)/build/asan/state AX=build/asan/ax \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    sh tests/e2e/observer.t && echo "ok observer (ASan)"
 
 # Criterion cannot run under ThreadSanitizer (its issue #274), so the
 # concurrency tests under TSan are plain programs in tests/tsan/.
