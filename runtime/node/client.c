@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../sched/sched.h"
+#include "../term/etf.h"
 #include "frame.h"
 #include "node.h"
 
@@ -332,6 +334,32 @@ static int dial(const char *path, int *fd)
     return 0;
 }
 
+/*
+ * A program that runs no node of its own takes the name of the node it
+ * attaches to for the External Term Format: that node's pids then read
+ * as local ones, <0.N.S>, as in a shell on the node itself, and a pid
+ * typed in the client means a process of the node. Returns pid (the
+ * node's shell) as it reads from now on.
+ */
+static ax_term_t adopt_node(ax_term_t pid)
+{
+    char text[NODE_NAME_MAX + 1];
+    ax_term_t name;
+    uint32_t creation;
+    size_t len = 0;
+    const char *s;
+
+    if (atomic_load(&ax__node.running) || pid_node(pid) == 0 ||
+        !ax__etf_node(pid_node(pid), &name, &creation) ||
+        !(s = ax_atom_text(name, &len)) || len > NODE_NAME_MAX)
+        return pid;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    if (ax_etf_set_node_name(text, creation) != 0)
+        return pid;
+    return make_pid(0, pid_number(pid), pid_serial(pid));
+}
+
 /* Sends the hello and reads the welcome. */
 static int greet(ax_client_t *c, const char *cookie, ax_term_t opts)
 {
@@ -358,7 +386,7 @@ static int greet(ax_client_t *c, const char *cookie, ax_term_t opts)
     if (!err) {
         memcpy(c->node, name, len);
         c->node[len] = '\0';
-        c->shell = ax_tuple_get(t, 3);
+        c->shell = adopt_node(ax_tuple_get(t, 3));
     }
     ax_heap_free(h);
     return err == AX_ETIMEOUT ? AX_ENOCONN : err;
