@@ -65,13 +65,25 @@ static void done_exit(struct obs *o, const char *reason)
     }
 }
 
+/* The reason typed: asks before it is sent. */
+static void confirm_exit(struct obs *o, const char *reason)
+{
+    char q[160];
+    ax_term_t r;
+
+    if (!parse(o, reason, &r))
+        return;
+    snprintf(q, sizeof(q), "exit(%s, %.80s)? (y/n)", target, reason);
+    obs_confirm(o, q, reason, done_exit);
+}
+
 static void start_exit(struct obs *o, const char *pid)
 {
     char q[96];
 
     snprintf(target, sizeof(target), "%s", pid);
     snprintf(q, sizeof(q), "exit %s with reason:", pid);
-    obs_prompt(o, q, "shutdown", NULL, done_exit);
+    obs_prompt(o, q, "shutdown", NULL, confirm_exit);
 }
 
 static void done_send(struct obs *o, const char *text)

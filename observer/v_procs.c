@@ -71,6 +71,7 @@ static struct procs {
     unsigned sort;     /* index into columns */
     bool desc;
     char filter[128];
+    bool have;         /* a page came */
 } P;
 
 static void procs_open(struct obs *o)
@@ -159,6 +160,7 @@ static int procs_refresh(struct obs *o)
         row_of(ax_head(list), &P.rows[P.n++], secs);
     P.cur.n = P.total;
     cursor_fix(&P.cur, P.page);
+    P.have = true;
     return 0;
 }
 
@@ -223,9 +225,12 @@ static void procs_draw(struct obs *o, struct frame *f, int rows, int cols)
     if (P.filter[0])
         snprintf(filt, sizeof(filt), " matching \"%s\"", P.filter);
     fr_line(f);
-    fr_add(f, R_NORMAL, " %lld process%s%s, sorted by %s %s",
-           (long long)P.total, P.total == 1 ? "" : "es",
-           filt, columns[P.sort].sort, P.desc ? "desc" : "asc");
+    if (!P.have)
+        fr_add(f, R_DIM, " asking the node...");
+    else
+        fr_add(f, R_NORMAL, " %lld process%s%s, sorted by %s %s",
+               (long long)P.total, P.total == 1 ? "" : "es", filt,
+               columns[P.sort].sort, P.desc ? "desc" : "asc");
     fr_add(f, R_DIM, "   / filter  < > sort  I invert  Enter open");
     header(o, f, cols);
     for (size_t i = 0; i < P.n && (int)i < P.page; i++) {

@@ -8,10 +8,12 @@
  * table reads each process's published fields (pid, state, name,
  * reductions, mailbox length, function), racily, as an observer may: a
  * process struct is never freed while the node runs (proc.h), so a read
- * is at worst stale. A heap belongs to its process and may be freed at
- * any moment, so heap sizes come from ax_process_info (a signal the
- * process answers): for the rows returned, and for every process only
- * when the list is sorted by heap or memory.
+ * is at worst stale. The pass keeps only the best offset + limit rows
+ * of those the filter keeps, in a bounded heap: nothing is copied per
+ * process. A heap belongs to its process and may be freed at any
+ * moment, so heap sizes come from ax_process_info (a signal the process
+ * answers): for the rows returned, and for every process only when the
+ * list is sorted by heap or memory.
  *
  *   {processes, #{sort => Column, order => asc | desc, offset => N,
  *                 limit => N, filter => Text}}
@@ -148,12 +150,25 @@ static bool is_supervisor_fn(void *fn)
 
 /* --- The snapshot ------------------------------------------------------- */
 
+struct order;
+
+/* The pass over the process table: every row kept (rows[0..n)), or,
+ * when `top` is set, only the k best of those the filter keeps (a
+ * bounded heap, the worst on top), counting the matches in kept. */
 struct snap {
     struct row *rows;
     size_t n;
     size_t cap;
     bool failed;
+    const struct order *top;
+    const char *filter;
+    size_t k;
+    size_t kept;
 };
+
+static bool row_matches(const struct row *r, const char *filter);
+static void heap_push(struct row *rows, size_t *m, size_t k,
+                      const struct row *r, const struct order *o);
 
 /* The observer's status of a process state (ax_proc_status_t order). */
 static uint8_t status_of(uint32_t state)
@@ -174,7 +189,10 @@ static const char *status_text(unsigned st)
     return st < 4 ? names[st] : "exited";
 }
 
-/* Reads p's published fields (see the top of the file). */
+/* Reads p's published fields (see the top of the file) into r. */
+static void read_row(struct proc *p, ax_term_t pid, struct row *r);
+
+/* Keeps p's row, as the snap asks. */
 static void snap_one(struct proc *p, void *arg)
 {
     struct snap *sn = arg;
@@ -183,6 +201,16 @@ static void snap_one(struct proc *p, void *arg)
 
     if (!pid || sn->failed)
         return;
+    if (sn->top) {
+        struct row one;
+
+        read_row(p, pid, &one);
+        if (!row_matches(&one, sn->filter))
+            return;
+        sn->kept++;
+        heap_push(sn->rows, &sn->n, sn->k, &one, sn->top);
+        return;
+    }
     if (sn->n == sn->cap) {
         size_t cap = sn->cap ? 2 * sn->cap : 1024;
         struct row *rows = reallocarray(sn->rows, cap, sizeof(*rows));
@@ -195,6 +223,11 @@ static void snap_one(struct proc *p, void *arg)
         sn->cap = cap;
     }
     r = &sn->rows[sn->n++];
+    read_row(p, pid, r);
+}
+
+static void read_row(struct proc *p, ax_term_t pid, struct row *r)
+{
     memset(r, 0, sizeof(*r));
     r->pid = pid;
     r->name = p->name;
@@ -325,6 +358,38 @@ static void sift_down(struct row *rows, size_t m, size_t j,
     rows[j] = *r;
 }
 
+/* Offers r to the bounded heap rows[0..*m) of at most k rows, the worst
+ * on top: kept if it beats the worst. O(log k). */
+static void heap_push(struct row *rows, size_t *m, size_t k,
+                      const struct row *r, const struct order *o)
+{
+    size_t j = *m;
+
+    if (*m == k) {
+        if (k && row_cmp(r, &rows[0], o) < 0)
+            sift_down(rows, *m, 0, r, o);
+        return;
+    }
+    (*m)++;
+    while (j && row_cmp(&rows[(j - 1) / 2], r, o) < 0) {
+        rows[j] = rows[(j - 1) / 2];
+        j = (j - 1) / 2;
+    }
+    rows[j] = *r;
+}
+
+/* Heap order to sorted order: the worst goes to the end. */
+static void heap_sort(struct row *rows, size_t k, const struct order *o)
+{
+    for (size_t end = k; end > 1; end--) {
+        struct row top = rows[0];
+        struct row last = rows[end - 1];
+
+        sift_down(rows, end - 1, 0, &last, o);
+        rows[end - 1] = top;
+    }
+}
+
 /* Moves the k first rows of rows[0..n) in order o to rows[0..k), sorted:
  * a bounded heap of the k best (the worst on top), O(n log k). */
 static void select_top(struct row *rows, size_t n, size_t k,
@@ -336,28 +401,10 @@ static void select_top(struct row *rows, size_t n, size_t k,
         k = n;
     for (size_t i = 0; i < n; i++) {
         struct row r = rows[i];
-        size_t j = m;
 
-        if (m == k) {
-            if (k && row_cmp(&r, &rows[0], o) < 0)
-                sift_down(rows, m, 0, &r, o);
-            continue;
-        }
-        m++;
-        while (j && row_cmp(&rows[(j - 1) / 2], &r, o) < 0) {
-            rows[j] = rows[(j - 1) / 2];
-            j = (j - 1) / 2;
-        }
-        rows[j] = r;
+        heap_push(rows, &m, k, &r, o);
     }
-    /* Heap order to sorted order: the worst goes to the end. */
-    for (size_t end = k; end > 1; end--) {
-        struct row top = rows[0];
-        struct row last = rows[end - 1];
-
-        sift_down(rows, end - 1, 0, &last, o);
-        rows[end - 1] = top;
-    }
+    heap_sort(rows, k, o);
 }
 
 /* --- The process list ------------------------------------------------------ */
@@ -469,34 +516,71 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
     return ax_map_from(h, 10, k, v);
 }
 
+/* Sets sn up to keep only the best offset + limit rows as it passes
+ * (room for at most the processes there are, and a margin for those
+ * born meanwhile: a heap full of them just stops growing). */
+static bool stream_top(struct snap *sn, const struct list_opts *o)
+{
+    ax_node_stats_t ns;
+    uint64_t k = o->offset + o->limit;
+
+    if (ax_node_stats(&ns) == 0 && k > ns.processes + 1024)
+        k = ns.processes + 1024;
+    sn->top = &o->order;
+    sn->filter = o->filter;
+    sn->k = (size_t)k;
+    sn->rows = reallocarray(NULL, sn->k ? sn->k : 1, sizeof(*sn->rows));
+    return sn->rows != NULL;
+}
+
+/* Sorted by heap or memory: only each process knows those, so every
+ * process the filter keeps is asked (a signal each: slow on a big node),
+ * then the best are picked. Returns the end of the page in sn->rows. */
+static size_t select_by_heap(struct snap *sn, const struct list_opts *o)
+{
+    size_t kept = 0;
+    size_t end;
+
+    for (size_t i = 0; i < sn->n; i++)
+        if (row_matches(&sn->rows[i], o->filter))
+            sn->rows[kept++] = sn->rows[i];
+    for (size_t i = 0; i < kept; i++)
+        fill_heap(&sn->rows[i]);
+    end = o->offset + o->limit < kept ? o->offset + o->limit : kept;
+    select_top(sn->rows, kept, end, &o->order);
+    sn->kept = kept;
+    return end;
+}
+
 ax_term_t ax__req_processes(ax_term_t opts)
 {
     ax_heap_t *h = ax_heap();
     struct snap sn = {0};
     struct list_opts o;
-    size_t kept = 0;
     size_t end;
+    bool by_heap;
     ax_term_t rows = AX_NIL;
     ax_term_t keys[3];
     ax_term_t vals[3];
 
     if (!parse_list_opts(opts, &o))
         return ax__request_error(h, AX_EBADARG);
+    by_heap = o.order.col == COL_HEAP || o.order.col == COL_MEMORY;
+    if (!by_heap && !stream_top(&sn, &o))
+        return ax__request_error(h, AX_ENOMEM);
     ax__ptab_foreach(snap_one, &sn);
     if (sn.failed) {
         free(sn.rows);
         return ax__request_error(h, AX_ENOMEM);
     }
-    for (size_t i = 0; i < sn.n; i++)
-        if (row_matches(&sn.rows[i], o.filter))
-            sn.rows[kept++] = sn.rows[i];
-    if (o.order.col == COL_HEAP || o.order.col == COL_MEMORY)
-        for (size_t i = 0; i < kept; i++)
-            fill_heap(&sn.rows[i]);
-    end = o.offset + o.limit < kept ? o.offset + o.limit : kept;
-    select_top(sn.rows, kept, end, &o.order);
+    if (by_heap) {
+        end = select_by_heap(&sn, &o);
+    } else {
+        end = sn.n;
+        heap_sort(sn.rows, sn.n, &o.order);
+    }
     for (size_t i = end; i-- > o.offset;) {
-        if (o.order.col != COL_HEAP && o.order.col != COL_MEMORY)
+        if (!by_heap)
             fill_heap(&sn.rows[i]);
         rows = ax_cons(h, row_term(h, &sn.rows[i]), rows);
     }
@@ -504,7 +588,7 @@ ax_term_t ax__req_processes(ax_term_t opts)
     keys[0] = ax_atom("total");
     keys[1] = ax_atom("offset");
     keys[2] = ax_atom("rows");
-    vals[0] = ax_int(h, (int64_t)kept);
+    vals[0] = ax_int(h, (int64_t)sn.kept);
     vals[1] = ax_int(h, (int64_t)o.offset);
     vals[2] = rows;
     return ax_tuple(h, 2, ax_atom("ok"), ax_map_from(h, 3, keys, vals));
