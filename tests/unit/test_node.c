@@ -386,6 +386,32 @@ Test(node, stats_and_process_info)
                            ax_atom("error"), 2));
 }
 
+/* {gc, Pid}: a handler (a gen_server) collects at its next wait, a body
+ * cannot be collected from outside; {crash, Id} of no report is an
+ * error; stats counts the supervisors' restarts. */
+Test(node, gc_crash_and_restarts_requests)
+{
+    ax_term_t pid = spawn_srv("none");
+    ax_term_t heap;
+    int64_t majors = 0;
+
+    is(rq1("{gc, '$1'}.", pid), "{ok,asked}");
+    for (int i = 0; i < 500 && majors == 0; i++) {
+        heap = ax_map_get(ok(rq1("{process_info, '$1'}.", pid)),
+                          ax_atom("heap"));
+        ax_get_int(ax_map_get(heap, ax_atom("major_gcs")), &majors);
+        if (majors == 0)
+            usleep(2000);
+    }
+    cr_assert_eq(majors, 1);
+    is(rq1("{gc, '$1'}.", ax_client_shell(c)), "{error,notsup}");
+    is(rq1("{exit, '$1', kill}.", pid), "{ok,true}");
+    is(rq1("{gc, '$1'}.", pid), "{error,noproc}");
+    is(rq("{gc, notapid}."), "{error,badarg}");
+    cr_assert(ax_is_record(rq("{crash, 123456789}."), ax_atom("error"), 2));
+    cr_assert(ax_is_int(ax_map_get(ok(rq("stats.")), ax_atom("restarts"))));
+}
+
 /* A body that waits for ever with n messages in its mailbox: its mailbox
  * length sorts it. */
 static void holder(ax_term_t arg)

@@ -1319,6 +1319,7 @@ static void sys_requests(void)
     CHECK(ax_map_get(st, A("intensity")) == I(10));
     CHECK(ax_map_get(st, A("period")) == I(10));
     CHECK(ax_map_get(st, A("restarts")) == I(0));
+    CHECK(ax_map_get(st, A("recent")) == I(0));
     CHECK(ax_list_length(ax_map_get(st, A("children"))) == 3);
     /* ax_gen_stop stops the children, newest first, then the supervisor
      * with the reason given. */
