@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LINES_MAX 4000
 #define LINE_MAX 240
@@ -49,10 +50,30 @@ static void add_line(const char *indent, const char *a, const char *b)
         snprintf(RP.lines[RP.n++], LINE_MAX, "%s%s%s", indent, a, b);
 }
 
+/* Microseconds since the epoch as a local date and time, into buf;
+ * false if value is not a number. */
+static bool date_of(const char *value, char *buf, size_t size)
+{
+    char *end;
+    long long us = strtoll(value, &end, 10);
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+
+    if (!value[0] || *end || !localtime_r(&t, &tm))
+        return false;
+    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+    return true;
+}
+
 /* One field: on its line if it fits one, else indented below. */
 static void field(const char *name, const char *value)
 {
     const char *nl = strchr(value, '\n');
+    char date[64];
+
+    if ((strcmp(name, "time") == 0 || strcmp(name, "node_start") == 0) &&
+        date_of(value, date, sizeof(date)))
+        value = date;
 
     if (!nl && strlen(value) < LINE_MAX - 20) {
         char label[32];
