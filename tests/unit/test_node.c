@@ -406,6 +406,9 @@ Test(node, gc_crash_and_restarts_requests)
     cr_assert_eq(majors, 1);
     is(rq1("{gc, '$1'}.", ax_client_shell(c)), "{error,notsup}");
     is(rq1("{exit, '$1', kill}.", pid), "{ok,true}");
+    for (int i = 0; i < 500 && ax_is_true(ok(rq1("{is_alive, '$1'}.", pid)));
+         i++)
+        usleep(2000); /* an exit signal is asynchronous */
     is(rq1("{gc, '$1'}.", pid), "{error,noproc}");
     is(rq("{gc, notapid}."), "{error,badarg}");
     cr_assert(ax_is_record(rq("{crash, 123456789}."), ax_atom("error"), 2));
