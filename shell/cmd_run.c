@@ -111,6 +111,7 @@ int ax_cmd_run(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     no.schedulers = o.schedulers;
+    no.name = o.listen.name; /* its crash log is NAME.db */
     status = o.db ? ax_crash_log_set_path(o.db) : 0;
     if (!status)
         status = ax_node_start(&no);

@@ -25,6 +25,11 @@ if out=$($AX shell --cookie wrong $node -e '1.' 2>&1); then
 fi
 echo "$out" | grep -q "refused" || { echo "wrong cookie: $out"; exit 1; }
 grep -q "wrong cookie" "$dir/node.out" || { echo "not logged: $(cat "$dir/node.out")"; exit 1; }
+# The node's crash log is NAME.db: ax crashes NAME reads it.
+$AX shell $node -e 'exit(whereis(shared), kill).' >/dev/null
+out=$($AX crashes $node --limit 1)
+echo "$out" | grep -q 'shared *counter *killed' || { echo "ax crashes: $out"; exit 1; }
+out=$($AX shell $node -e 'P = spawn(counter, [8]), register(shared, P), ok.')
 # q() detaches: the node runs on.
 out=$($AX shell $node -e 'q().')
 kill -0 $pid || { echo "q() stopped the node"; exit 1; }
