@@ -240,6 +240,7 @@ static void *writer_main(void *arg)
     bool failing = false;
 
     pthread_setname_np(pthread_self(), "ax-crashlog"); /* for top, perf */
+    ax__crash_db_prepare(d);
     pthread_mutex_lock(&q.lock);
     while (wait_for_work()) {
         struct report *batch = q.head;

@@ -212,6 +212,9 @@ struct crash_db *ax__crash_db_new(const char *path, const char *node,
  * ax__crash_db_error says why and the connection is closed: the next
  * call reopens it.
  */
+/* Opens d's database and makes its schema now, so that readers find the
+ * tables before the first report (errors wait for the first write). */
+void ax__crash_db_prepare(struct crash_db *d);
 struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
                                   const struct crash_log_limits *l, uint64_t *n,
                                   size_t *bytes);

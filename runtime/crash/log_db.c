@@ -620,6 +620,12 @@ struct crash_db *ax__crash_db_new(const char *path, const char *node,
     return d;
 }
 
+void ax__crash_db_prepare(struct crash_db *d)
+{
+    if (!d->conn)
+        db_open(d); /* a failure is the first write's to report */
+}
+
 const char *ax__crash_db_error(const struct crash_db *d)
 {
     return d->err;

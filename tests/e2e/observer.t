@@ -92,7 +92,6 @@ t send-keys -t s n
 t send-keys -t s k
 wait_for 'Kill <.*>? (y/n)'
 t send-keys -t s y
-wait_for 'killed <'
 wait_for '(not running)'
 [ "$(shell 'whereis(obs_probe).')" = undefined ] || { echo "probe alive"; exit 1; }
 t send-keys -t s Escape
