@@ -444,23 +444,16 @@ static int r_restart_child(void *ctx, ax_heap_t *h, ax_term_t sup,
     return child_pid(req2(ctx, h, "restart_child", sup, id, out), out);
 }
 
-/* A node's tree, #{id, pid, name, type, children}, as the language
- * draws it: children in the order they started (which_children gives
- * the newest first), a root named by its registered name. */
-static ax_term_t tree_node(ax_heap_t *h, ax_term_t t, bool root)
+/* A root of the node's trees, #{id, pid, name, type, children}, as the
+ * language draws it: named by its registered name. */
+static ax_term_t tree_node(ax_heap_t *h, ax_term_t t)
 {
-    ax_term_t kids = ax_map_get(t, A("children"));
     ax_term_t name = ax_map_get(t, A("name"));
-    ax_term_t list = AX_NIL;
 
-    if (root && ax_map_get(t, A("id")) == A("undefined"))
+    if (ax_map_get(t, A("id")) == A("undefined"))
         t = ax_map_put(h, t, A("id"),
                        ax_is_atom(name) ? name : ax_map_get(t, A("pid")));
-    if (kids == AX_NONE || !ax_is_list(kids))
-        return t;
-    for (; ax_is_cons(kids); kids = ax_tail(kids))
-        list = ax_cons(h, tree_node(h, ax_head(kids), false), list);
-    return ax_map_put(h, t, A("children"), list);
+    return t;
 }
 
 static int r_tree(void *ctx, ax_heap_t *h, ax_term_t *out)
@@ -478,7 +471,7 @@ static int r_tree(void *ctx, ax_heap_t *h, ax_term_t *out)
 
         for (ptrdiff_t j = 0; j < i; j++)
             t = ax_tail(t);
-        list = ax_cons(h, tree_node(h, ax_head(t), true), list);
+        list = ax_cons(h, tree_node(h, ax_head(t)), list);
     }
     *out = list;
     return 0;

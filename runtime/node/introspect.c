@@ -723,8 +723,10 @@ static ax_term_t sup_node(struct session *s, ax_term_t sup, ax_term_t id,
 
     if (ax_tuple_get(wc, 0) == ax_atom("ok") && depth < TREE_DEPTH_MAX &&
         items) {
+        /* which_children gives the newest first, as OTP's: a tree is
+         * drawn in the order the children started. */
         for (size_t i = 0; i < n; i++, list = ax_tail(list))
-            items[i] = child_node(s, ax_head(list), depth);
+            items[n - 1 - i] = child_node(s, ax_head(list), depth);
         kids = ax_list_v(h, n, items);
     }
     free(items);
