@@ -2,7 +2,8 @@
  * test_preempt.c - runaway module code is preempted by the watchdog: on
  * one scheduler a ping-pong pair keeps at least a quarter of its
  * throughput beside a server looping for ever, a kill ends the loop, and
- * the pair gets its throughput back. A long computation preempted many
+ * the pair has the scheduler to itself again (bench/preempt measures the
+ * shares). A long computation preempted many
  * times, beside another one, ends with the result it has unpreempted:
  * every register survives.
  */
@@ -114,8 +115,13 @@ static void runaway_root(ax_term_t arg)
     CHECK(ax_receive(ax_tuple(ax_heap(), 5, A("DOWN"), mref, A("process"),
                               spin, A("killed")),
                      2000, &m, NULL) == 0);
+    before = preemptions();
     after = pingpong(peer);
-    CHECK(after * 2 >= beside * 3);
+    /* The rest is restored: nothing is preempted any more, and the pair
+     * does at least as well as beside the loop (ratios finer than that
+     * are the benchmark's: machines are noisy). */
+    CHECK(preemptions() == before);
+    CHECK(after >= beside);
     ax_exit_signal(peer, A("kill"));
 }
 
