@@ -39,6 +39,7 @@ static struct system {
     double rates[NCOUNTERS];
     bool has_restarts;
     int64_t processes, process_limit, uptime_ms, atoms, atom_limit, rss;
+    int64_t heap_bytes, binary_bytes, code_bytes, atom_bytes;
     int64_t stacks, log_written, log_queued, log_dropped;
     bool log_failing;
     char node[64];
@@ -100,6 +101,10 @@ static int system_refresh(struct obs *o)
     S.atoms = m_int(st, "atoms");
     S.atom_limit = m_int(st, "atom_limit");
     S.rss = m_int(st, "rss_bytes");
+    S.heap_bytes = m_int(st, "heap_bytes");
+    S.binary_bytes = m_int(st, "binary_bytes");
+    S.code_bytes = m_int(st, "code_bytes");
+    S.atom_bytes = m_int(st, "atom_bytes");
     S.stacks = m_int(st, "stacks");
     S.log_written = m_int(st, "crash_log_written");
     S.log_queued = m_int(st, "crash_log_queued");
@@ -121,13 +126,32 @@ static void uptime_text(int64_t ms, char *buf, size_t size)
              (long long)(s % 60));
 }
 
+static void draw_memory(struct frame *f)
+{
+    char rss[16];
+    char heaps[16];
+    char bins[16];
+    char code[16];
+    char atoms[16];
+
+    human_bytes((double)S.rss, rss, sizeof(rss));
+    human_bytes((double)S.heap_bytes, heaps, sizeof(heaps));
+    human_bytes((double)S.binary_bytes, bins, sizeof(bins));
+    human_bytes((double)S.code_bytes, code, sizeof(code));
+    human_bytes((double)S.atom_bytes, atoms, sizeof(atoms));
+    fr_line(f);
+    fr_add(f, R_NORMAL, " memory: total (RSS) %s   process heaps %s   "
+           "binaries %s   code %s", rss, heaps, bins, code);
+    fr_line(f);
+    fr_add(f, R_NORMAL, " atoms: %lld / %lld (%s)", (long long)S.atoms,
+           (long long)S.atom_limit, atoms);
+}
+
 static void draw_node(struct frame *f)
 {
     char up[32];
-    char rss[16];
 
     uptime_text(S.uptime_ms, up, sizeof(up));
-    human_bytes((double)S.rss, rss, sizeof(rss));
     fr_line(f);
     fr_add(f, R_HEADER, " Node %s", S.node);
     fr_fill(f, R_HEADER);
@@ -135,9 +159,7 @@ static void draw_node(struct frame *f)
     fr_add(f, R_NORMAL, " uptime %s   schedulers %u   processes %lld / %lld"
            "   stacks %lld", up, S.nsched, (long long)S.processes,
            (long long)S.process_limit, (long long)S.stacks);
-    fr_line(f);
-    fr_add(f, R_NORMAL, " memory: RSS %s   atoms %lld / %lld", rss,
-           (long long)S.atoms, (long long)S.atom_limit);
+    draw_memory(f);
 }
 
 static void draw_rates(struct frame *f)
@@ -200,7 +222,7 @@ static void system_draw(struct obs *o, struct frame *f, int rows, int cols)
     }
     draw_node(f);
     draw_rates(f);
-    draw_scheds(o, f, rows - 12, cols);
+    draw_scheds(o, f, rows - 13, cols);
 }
 
 static const struct keyhelp system_help[] = {

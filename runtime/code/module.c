@@ -45,6 +45,7 @@ struct module_version {
     struct stat file;               /* the source file, as copied */
     uintptr_t text;                 /* its code's start, if noted as
                                      * preemptible (preempt.h), or 0 */
+    size_t text_bytes;              /* its executable segments' size */
     _Atomic(size_t) refs;
     _Atomic(size_t) procs;
 };
@@ -228,6 +229,7 @@ static void note_text(struct module_version *v)
     struct text_span span = {v->copy, 0, 0};
 
     dl_iterate_phdr(find_text, &span);
+    v->text_bytes = span.hi - span.lo;
     if (span.lo && ax__preempt_code_add(span.lo, span.hi) == 0)
         v->text = span.lo;
 }
@@ -734,6 +736,21 @@ ax_term_t ax_modules(ax_heap_t *h)
     out = list == AX_NONE ? AX_NONE : ax_copy(h, list);
     ax_heap_free(tmp);
     return out;
+}
+
+size_t ax__code_bytes(void)
+{
+    size_t n = 0;
+    struct module_version *cur;
+
+    pthread_mutex_lock(&lock);
+    for (struct module *m = modules; m; m = m->next) {
+        cur = current_of(m);
+        n += cur ? cur->text_bytes : 0;
+        n += m->old ? m->old->text_bytes : 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 bool ax__code_same_file(const struct stat *a, const struct stat *b)

@@ -133,6 +133,10 @@ void ax__code_stop(void);
 int ax__module_load_file(const char *path, ax_term_t expect, ax_term_t *name,
                          char **errmsg);
 
+/* Bytes of code loaded: the executable segments of every current and old
+ * version. Takes the table's lock. Any thread. */
+size_t ax__code_bytes(void);
+
 /* Whether a and b describe the same state of one file: same inode, size
  * and modification time. */
 bool ax__code_same_file(const struct stat *a, const struct stat *b);

@@ -325,6 +325,8 @@ int ax_heap_gc(ax_heap_t *h, ax_term_t *roots, size_t n, ax_gc_kind_t kind)
         relocate(h, live, target_size(live), roots, n);
     h->top = h->block_top = h->hwm = h->block + live;
     h->limit = h->block + h->block_size;
+    ax__heap_count(h, (ptrdiff_t)(h->block_size + h->old_size) -
+                          (ptrdiff_t)h->counted);
 
     if (g.major)
         h->stats.major_gcs++;

@@ -6,10 +6,25 @@
 #include <stdlib.h>
 
 #include "../core/alloc.h"
+#include "../core/counter.h"
 
 /* The largest chunk made for ordinary allocation; bigger requests get a
  * chunk of their own size. */
 #define CHUNK_MAX_WORDS (1u << 20)
+
+/* Every heap's words: striped, as heaps grow on every scheduler. */
+static struct ax__counter heap_words;
+
+uint64_t ax__heap_words_total(void)
+{
+    return ax__counter_read(&heap_words);
+}
+
+void ax__heap_count(ax_heap_t *h, ptrdiff_t delta)
+{
+    h->counted += (size_t)delta;
+    ax__counter_add(&heap_words, delta);
+}
 
 ax_heap_t *ax_heap_new(void)
 {
@@ -40,6 +55,7 @@ void ax__heap_attach(ax_heap_t *h, struct frag *f)
     h->frags = f;
     h->frag_words += f->words;
     h->offheap_bytes += f->bin_bytes;
+    ax__heap_count(h, (ptrdiff_t)f->words);
 }
 
 /* Frees the attached fragments; their binaries are the caller's concern. */
@@ -71,6 +87,7 @@ void ax_heap_free(ax_heap_t *h)
     }
     ax__free(h->block);
     ax__free(h->old);
+    ax__heap_count(h, -(ptrdiff_t)h->counted);
     ax__free(h);
 }
 
@@ -108,6 +125,7 @@ static uint64_t *alloc_slow(ax_heap_t *h, size_t n)
         if (!h->block)
             return alloc_failed(h);
         h->block_size = size;
+        ax__heap_count(h, (ptrdiff_t)size);
         h->block_top = h->hwm = h->block;
         h->top = h->block + n;
         h->limit = h->block + size;
@@ -127,6 +145,7 @@ static uint64_t *alloc_slow(ax_heap_t *h, size_t n)
         return alloc_failed(h);
     close_region(h);
     c->size = size;
+    ax__heap_count(h, (ptrdiff_t)size);
     c->used = 0;
     c->next = h->chunks;
     h->chunks = c;

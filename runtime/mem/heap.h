@@ -66,6 +66,7 @@ struct ax_heap {
     size_t offheap_bytes;
     ax_oom_fn oom;
     void *oom_arg;
+    size_t counted;         /* words of h in ax__heap_words_total() */
     ax_heap_stats_t stats;  /* counters; sizes are filled on demand */
 };
 
@@ -110,6 +111,14 @@ static inline uint64_t ax__heap_take_allocated(ax_heap_t *h)
     h->allocated = 0;
     return n;
 }
+
+/* Words of memory every heap holds (young blocks, chunks, fragments, old
+ * generations), all heaps together: for the node's stats. Kept as heaps
+ * grow and shrink, so reading it walks no heap. Any thread. */
+uint64_t ax__heap_words_total(void);
+
+/* Adds delta words to what h counts in that total (mem/ only). */
+void ax__heap_count(ax_heap_t *h, ptrdiff_t delta);
 
 /* Words used in the young generation (block, chunks, fragments). */
 size_t ax__heap_young_used(const ax_heap_t *h);

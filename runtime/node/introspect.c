@@ -33,9 +33,13 @@
 #include <string.h>
 
 #include "../code/supervisor.h"
+#include "../code/module.h"
+#include "../core/assert.h"
 #include "../crash/backtrace.h"
 #include "../crash/log.h"
+#include "../mem/heap.h"
 #include "../sched/sched.h"
+#include "../term/atom.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 10000
@@ -596,11 +600,15 @@ ax_term_t ax__req_processes(ax_term_t opts)
 
 /* --- One process ----------------------------------------------------------- */
 
+/* The most keys a map made here has. */
+#define MAP_KEYS_MAX 32
+
 static ax_term_t map_of(ax_heap_t *h, size_t n, const char *const *keys,
                         const ax_term_t *vals)
 {
-    ax_term_t k[24];
+    ax_term_t k[MAP_KEYS_MAX];
 
+    ax_assert(n <= MAP_KEYS_MAX);
     for (size_t i = 0; i < n; i++)
         k[i] = ax_atom(keys[i]);
     return ax_map_from(h, n, k, vals);
@@ -841,12 +849,13 @@ ax_term_t ax__req_stats(void)
         "messages", "reductions", "gcs", "stacks", "seed", "uptime_ms",
         "atoms", "atom_limit", "rss_bytes", "crash_log_written",
         "crash_log_queued", "crash_log_dropped", "crash_log_failing",
-        "scheduler_stats", "node", "restarts"};
+        "scheduler_stats", "node", "restarts", "heap_bytes",
+        "binary_bytes", "code_bytes", "atom_bytes"};
     ax_heap_t *h = ax_heap();
     ax_node_stats_t ns;
     struct crash_log_stats cs;
     const char *name = ax_node_name();
-    ax_term_t v[21];
+    ax_term_t v[25];
     int err = ax_node_stats(&ns);
 
     if (err)
@@ -873,5 +882,9 @@ ax_term_t ax__req_stats(void)
     v[18] = sched_list(h, ns.schedulers);
     v[19] = name ? ax_atom(name) : ax_atom("nonode");
     v[20] = ax_int(h, (int64_t)ax__supervisor_restarts());
-    return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 21, keys, v));
+    v[21] = ax_int(h, (int64_t)(ax__heap_words_total() * sizeof(uint64_t)));
+    v[22] = ax_int(h, (int64_t)ax__binary_bytes_total());
+    v[23] = ax_int(h, (int64_t)ax__code_bytes());
+    v[24] = ax_int(h, (int64_t)ax__atom_bytes());
+    return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 25, keys, v));
 }

@@ -41,6 +41,10 @@ static _Atomic(uint32_t) *slots; /* atom number + 1; 0 is empty */
 static size_t slot_mask;
 static size_t limit = AX_ATOM_LIMIT_DEFAULT;
 static atomic_size_t count;      /* release after publishing an atom */
+/* Bytes of the atoms' entries and chunks (not the slots, made once at the
+ * limit's size and touched sparsely); written under create_lock, read by
+ * anyone: relaxed, a figure for display. */
+static atomic_size_t table_bytes;
 static atomic_bool initialised;  /* set once, after the builtins exist */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -102,6 +106,14 @@ static bool text_is_latin1(const char *text, size_t len)
     return true;
 }
 
+/* With create_lock held: counts bytes the table now holds. */
+static void add_bytes(size_t n)
+{
+    size_t b = atomic_load_explicit(&table_bytes, memory_order_relaxed);
+
+    atomic_store_explicit(&table_bytes, b + n, memory_order_relaxed);
+}
+
 /* Called with create_lock held: makes the atom, or finds it made. */
 static int create(const char *text, size_t len, uint64_t hash,
                   ax_term_t *out)
@@ -126,10 +138,12 @@ static int create(const char *text, size_t len, uint64_t hash,
             return AX_ENOMEM;
         atomic_store_explicit(&chunks[n >> CHUNK_BITS], chunk,
                               memory_order_release);
+        add_bytes(CHUNK_SIZE * sizeof(*chunk));
     }
     e = ax__malloc(sizeof(*e) + len + 1);
     if (!e)
         return AX_ENOMEM;
+    add_bytes(sizeof(*e) + len + 1);
     e->hash = hash;
     e->len = (uint32_t)len;
     e->latin1 = text_is_latin1(text, len);
@@ -172,6 +186,7 @@ static int init_table(void)
         atomic_store(&count, 0);
         ax__free(slots);
         slots = NULL;
+        atomic_store_explicit(&table_bytes, 0, memory_order_relaxed);
         return err;
     }
     atomic_store_explicit(&initialised, true, memory_order_release);
@@ -347,6 +362,11 @@ size_t ax_atom_count(void)
     if (ensure_init())
         return 0;
     return atomic_load_explicit(&count, memory_order_acquire);
+}
+
+size_t ax__atom_bytes(void)
+{
+    return atomic_load_explicit(&table_bytes, memory_order_relaxed);
 }
 
 size_t ax_atom_limit(void)

@@ -62,6 +62,10 @@ enum atom_builtin {
 /* The hash of an atom's text, kept in the table (for ax_hash()). */
 uint64_t ax__atom_hash(ax_term_t atom);
 
+/* Bytes the atoms take (their entries and the chunks indexing them; not
+ * the hash slots, sized once for the limit). Any thread. */
+size_t ax__atom_bytes(void);
+
 /*
  * Interns Latin-1 text (as ATOM_EXT carries it), converting to UTF-8.
  * Errors as ax_atom_intern().

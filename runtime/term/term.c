@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../core/alloc.h"
+#include "../core/counter.h"
 #include "atom.h"
 
 ax_type_t ax_typeof(ax_term_t t)
@@ -268,6 +269,15 @@ ptrdiff_t ax_list_length(ax_term_t t)
 
 /* --- Binaries ------------------------------------------------------------- */
 
+/* Bytes of every shared binary alive: striped, as binaries are made and
+ * freed on every scheduler. */
+static struct ax__counter binary_bytes;
+
+uint64_t ax__binary_bytes_total(void)
+{
+    return ax__counter_read(&binary_bytes);
+}
+
 struct binary *ax__binary_new(const void *data, size_t size)
 {
     struct binary *b;
@@ -279,6 +289,7 @@ struct binary *ax__binary_new(const void *data, size_t size)
         return NULL;
     atomic_init(&b->refs, 1);
     b->size = size;
+    ax__counter_add(&binary_bytes, (int64_t)size);
     if (data && size)
         memcpy(b->data, data, size);
     return b;
@@ -295,8 +306,10 @@ void ax__binary_unref(struct binary *b)
 {
     /* acq_rel: the last owner must see every other owner's reads done
      * before it frees (the same rule as shared_ptr). */
-    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        ax__counter_add(&binary_bytes, -(int64_t)b->size);
         ax__free(b);
+    }
 }
 
 ax_term_t ax__make_binary(ax_heap_t *h, size_t size, uint8_t **data)

@@ -323,6 +323,9 @@ void ax__heap_add_refbin(ax_heap_t *h, uint64_t *obj);
 /* A new shared binary of size bytes (data copied if not NULL), one ref. */
 struct binary *ax__binary_new(const void *data, size_t size);
 void ax__binary_ref(struct binary *b);
+/* Bytes of every shared binary alive (the node's off-heap memory). Any
+ * thread; kept as binaries are made and freed, so reading is cheap. */
+uint64_t ax__binary_bytes_total(void);
 void ax__binary_unref(struct binary *b);
 
 /* --- Construction helpers shared by the parser, the ETF decoder... -------- */

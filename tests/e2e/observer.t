@@ -52,6 +52,9 @@ done
 out=$($AX observer $node --batch -n 1 --view system)
 echo "$out" | grep -q 'Schedulers' || { echo "system: $out"; exit 1; }
 echo "$out" | grep -q 'processes [0-9]* / [0-9]*' || { echo "system: $out"; exit 1; }
+echo "$out" | grep -q 'memory: total (RSS) [0-9.]*[KMG]  *process heaps [0-9.]*[KMG]* *binaries [0-9.]*[KMGB]* *code [0-9.]*[KMG]' ||
+    { echo "system memory: $out"; exit 1; }
+echo "$out" | grep -q 'atoms: [0-9]* / [0-9]* ([0-9.]*[KMG])' || { echo "system atoms: $out"; exit 1; }
 out=$($AX observer $node --batch -n 1 --view modules)
 echo "$out" | grep -q 'counter .*build/examples/counter.so' || { echo "modules: $out"; exit 1; }
 if $AX observer $node --batch -n 1 --view nosuch 2>/dev/null; then

@@ -386,6 +386,32 @@ Test(node, stats_and_process_info)
                            ax_atom("error"), 2));
 }
 
+static int64_t stat_of(const char *key)
+{
+    int64_t v = -1;
+
+    ax_get_int(ax_map_get(ok(rq("stats.")), ax_atom(key)), &v);
+    return v;
+}
+
+/* stats' memory: every heap's bytes, the shared binaries' (up by one
+ * alive, down once freed), the code's and the atoms'. */
+Test(node, stats_memory)
+{
+    static uint8_t data[1 << 20];
+    int64_t before = stat_of("binary_bytes");
+    ax_heap_t *bh = ax_heap_new();
+
+    spawn_srv("none");
+    cr_assert_gt(stat_of("heap_bytes"), 0);
+    cr_assert_gt(stat_of("code_bytes"), 0, "gen_srv is loaded");
+    cr_assert_gt(stat_of("atom_bytes"), 0);
+    cr_assert(ax_binary(bh, data, sizeof(data)) != AX_NONE);
+    cr_assert_geq(stat_of("binary_bytes"), before + (int64_t)sizeof(data));
+    ax_heap_free(bh);
+    cr_assert_lt(stat_of("binary_bytes"), before + (int64_t)sizeof(data));
+}
+
 /* {gc, Pid}: a handler (a gen_server) collects at its next wait, a body
  * cannot be collected from outside; {crash, Id} of no report is an
  * error; stats counts the supervisors' restarts. */
