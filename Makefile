@@ -9,6 +9,7 @@
 #                   is the last line
 #   make test-asan  the unit tests under -fsanitize=address,undefined
 #   make test-observer-asan  the observer's e2e test, ax under ASan/UBSan
+#   make test-e2e-asan  every e2e test, ax under ASan/UBSan (in make test)
 #   make tsan       the concurrency tests under ThreadSanitizer
 #   make bench      every benchmark in bench/, one `name value unit` a line
 #   make fuzz       the libFuzzer targets, FUZZ_TIME seconds each
@@ -69,7 +70,7 @@ AX_BIN   := $(BUILD)/ax
 UNIT_BIN := $(BUILD)/test-unit
 
 .PHONY: all run test test-unit test-e2e test-asan tsan tsan-run bench fuzz \
-        test-observer-asan \
+        test-observer-asan test-e2e-asan \
         fuzz-short \
         install clean deps
 .DELETE_ON_ERROR:
@@ -92,6 +93,7 @@ run: deps
 # the runner's summary of the plain build's tests.
 test: deps
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-e2e-asan
 	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-short
 	@$(MAKE) --no-print-directory test-e2e
@@ -117,13 +119,20 @@ test-asan:
 
 # The observer's end-to-end test (its --batch frames, and the views in
 # tmux) with the ax binary built under ASan and UBSan.
-test-observer-asan: $(EXAMPLES)
-	@$(MAKE) --no-print-directory BUILD=build/asan AX_TESTING=1 \
+ASAN_AX := $(MAKE) --no-print-directory BUILD=build/asan AX_TESTING=1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    build/asan/ax
-	@XDG_STATE_HOME=$(CURDIR)/build/asan/state AX=build/asan/ax \
-	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	    sh tests/e2e/observer.t && echo "ok observer (ASan)"
+ASAN_ENV := XDG_STATE_HOME=$(CURDIR)/build/asan/state AX=build/asan/ax \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
+
+test-observer-asan: $(EXAMPLES)
+	@$(ASAN_AX)
+	@$(ASAN_ENV) sh tests/e2e/observer.t && echo "ok observer (ASan)"
+
+# Every end-to-end test with ax itself under ASan and UBSan.
+test-e2e-asan: $(EXAMPLES)
+	@$(ASAN_AX)
+	@$(ASAN_ENV) sh tests/e2e/run.sh
 
 # Criterion cannot run under ThreadSanitizer (its issue #274), so the
 # concurrency tests under TSan are plain programs in tests/tsan/.
