@@ -249,7 +249,11 @@ static void prompt_key(struct obs *o, int key)
             p->done(o, text);
         return;
     }
-    if ((key == KEY_BACKSPACE || key == 127 || key == 8) && p->len > 0) {
+    if (key == 21) { /* Ctrl-U: the whole line */
+        p->len = 0;
+        p->text[0] = '\0';
+    } else if ((key == KEY_BACKSPACE || key == 127 || key == 8) &&
+               p->len > 0) {
         while (p->len > 0 && ((unsigned char)p->text[--p->len] & 0xc0) ==
                                  0x80) {
         }

@@ -1,10 +1,12 @@
 /*
  * v_detail.c - one process (Enter on any process): its process_info, its
  * heap and collections, its links, monitors and monitors of it (Enter
- * follows one), its state if it is a server (get_state, printed with
- * bounds: never the whole of a huge state), and its last crashes (of its
- * registered name or module: the same child across restarts; of its pid
- * once it is gone).
+ * follows one), the first messages of its mailbox (copied by the process,
+ * bounded on the node: never a huge queue), its state if it is a server
+ * (get_state, printed with bounds: never the whole of a huge state), and
+ * its last crashes: of its supervisor's child id (the same child across
+ * restarts), else of its registered name or module, or of its pid once
+ * it is gone.
  */
 #include "obs.h"
 
@@ -16,6 +18,7 @@
 #define ITEMS 64
 #define STATE_LINES 12
 #define CRASHES 5
+#define MESSAGES 10
 
 struct item {
     char kind[16];
@@ -29,11 +32,14 @@ static struct detail {
     struct item items[ITEMS];
     int nitems;
     struct cursor cur;
+    char msgs[MESSAGES][160];
+    int nmsgs;
+    int64_t msgs_total;
     char state[STATE_LINES][160];
     int nstate;
     char crashes[CRASHES][160];
     int ncrashes;
-    char who[64];
+    char who[128];         /* whose crashes are shown; "" for the pid */
 } D;
 
 static void detail_open(struct obs *o)
@@ -92,6 +98,31 @@ static void info_lines(ax_term_t m)
              (long long)m_int(heap, "words_reclaimed"));
 }
 
+/* The first messages of the mailbox, one line each, cut to the width. */
+static void message_lines(struct obs *o, int width)
+{
+    ax_format_opts_t fo = {.max_depth = 6, .max_width = 16,
+                           .max_chars = sizeof(D.msgs[0]) - 8};
+    ax_term_t m;
+
+    D.nmsgs = 0;
+    D.msgs_total = 0;
+    if (obs_req(o, &m, "{messages, %s, %d}", o->detail_pid, MESSAGES) != 0)
+        return;
+    D.msgs_total = m_int(m, "total");
+    if (width < 20 || width > 150)
+        width = width < 20 ? 20 : 150;
+    for (ax_term_t l = ax_map_get(m, ax_atom("messages"));
+         ax_is_cons(l) && D.nmsgs < MESSAGES; l = ax_tail(l)) {
+        char *text = ax_format(ax_head(l), &fo, NULL);
+        int i = D.nmsgs++;
+
+        snprintf(D.msgs[i], sizeof(D.msgs[0]), " %3d %.*s", i + 1, width - 6,
+                 text ? text : "?");
+        free(text);
+    }
+}
+
 /* The server's state, bounded, cut into lines of the screen's width. */
 static void state_lines(struct obs *o, int width)
 {
@@ -115,26 +146,69 @@ static void state_lines(struct obs *o, int width)
     free(text);
 }
 
+/* The supervisor (among the first links) that has this process as a
+ * child, and the child's id, as text; false if none does. */
+static bool find_child(struct obs *o, ax_term_t info, char *sup, size_t ssize,
+                       char *id, size_t isize)
+{
+    ax_term_t links = info != AX_NONE ? ax_map_get(info, ax_atom("links"))
+                                      : AX_NIL;
+
+    for (int n = 0; ax_is_cons(links) && n < 4; links = ax_tail(links), n++) {
+        ax_term_t kids;
+
+        term_text(ax_head(links), sup, ssize);
+        o->quiet = true; /* a link that is no supervisor: no news */
+        if (obs_req(o, &kids, "{which_children, %s}", sup) != 0)
+            continue;
+        for (; ax_is_cons(kids); kids = ax_tail(kids)) {
+            char pid[48];
+
+            term_text(ax_tuple_get(ax_head(kids), 1), pid, sizeof(pid));
+            if (strcmp(pid, o->detail_pid) == 0) {
+                term_text(ax_tuple_get(ax_head(kids), 0), id, isize);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Its crash history: of its supervisor's child id (across restarts), or
+ * of its name or module, or of its pid once it is gone. */
+static int ask_crashes(struct obs *o, ax_term_t info, ax_term_t *list)
+{
+    char sup[48];
+    char id[64];
+    char who[64] = "";
+
+    D.who[0] = '\0';
+    if (D.alive && find_child(o, info, sup, sizeof(sup), id, sizeof(id))) {
+        snprintf(D.who, sizeof(D.who), "child %s of %s", id, sup);
+        return obs_req(o, list, "{crashes, #{supervisor => %s, child_id => "
+                       "%s, limit => %d}}", sup, id, CRASHES);
+    }
+    if (D.alive) {
+        m_text(info, "registered_name", who, sizeof(who));
+        if (!who[0])
+            term_text(ax_tuple_get(ax_map_get(info, ax_atom("initial_call")),
+                                   0), who, sizeof(who));
+    }
+    if (who[0]) {
+        snprintf(D.who, sizeof(D.who), "%s", who);
+        return obs_req(o, list, "{crashes, #{who => '%s', limit => %d}}", who,
+                       CRASHES);
+    }
+    return obs_req(o, list, "{crashes, #{pid => %s, limit => %d}}",
+                   o->detail_pid, CRASHES);
+}
+
 static void crash_lines(struct obs *o, ax_term_t info)
 {
     ax_term_t list;
-    char who[64];
-    int err;
+    int err = ask_crashes(o, info, &list);
 
-    m_text(info, "registered_name", who, sizeof(who));
-    if (!who[0]) {
-        ax_term_t init = ax_map_get(info, ax_atom("initial_call"));
-
-        term_text(ax_tuple_get(init, 0), who, sizeof(who));
-    }
     D.ncrashes = 0;
-    if (D.alive && who[0])
-        err = obs_req(o, &list, "{crashes, #{who => '%s', limit => %d}}", who,
-                      CRASHES);
-    else
-        err = obs_req(o, &list, "{crashes, #{pid => %s, limit => %d}}",
-                      o->detail_pid, CRASHES);
-    snprintf(D.who, sizeof(D.who), "%s", D.alive && who[0] ? who : "");
     for (; !err && ax_is_cons(list) && D.ncrashes < CRASHES;
          list = ax_tail(list)) {
         char pid[32];
@@ -167,9 +241,11 @@ static int detail_refresh(struct obs *o)
         add_items(ax_map_get(m, ax_atom("links")), "link");
         add_items(ax_map_get(m, ax_atom("monitors")), "monitors");
         add_items(ax_map_get(m, ax_atom("monitored_by")), "monitored by");
+        message_lines(o, o->width);
         state_lines(o, o->width);
     } else {
-        D.ninfo = D.nstate = 0;
+        D.ninfo = D.nstate = D.nmsgs = 0;
+        D.msgs_total = 0;
     }
     D.cur.n = D.nitems;
     cursor_fix(&D.cur, ITEMS);
@@ -206,6 +282,17 @@ static void detail_draw(struct obs *o, struct frame *f, int rows, int cols)
         if (sel)
             fr_fill(f, R_SELECTED);
     }
+    if (D.alive) {
+        char t[80];
+
+        snprintf(t, sizeof(t), "Mailbox: the first %d of %lld messages",
+                 D.nmsgs, (long long)D.msgs_total);
+        title(f, t);
+    }
+    for (int i = 0; i < D.nmsgs; i++) {
+        fr_line(f);
+        fr_add(f, R_NORMAL, "%s", D.msgs[i]);
+    }
     if (D.nstate) {
         title(f, "State (bounded)");
         for (int i = 0; i < D.nstate; i++) {
@@ -213,8 +300,15 @@ static void detail_draw(struct obs *o, struct frame *f, int rows, int cols)
             fr_add(f, R_NORMAL, "%s", D.state[i]);
         }
     }
-    title(f, D.who[0] ? "Last crashes of the same name or module"
-                      : "Crashes of this pid");
+    if (D.who[0]) {
+        char t[200];
+
+        snprintf(t, sizeof(t), "Last crashes of %s (across restarts)",
+                 D.who);
+        title(f, t);
+    } else {
+        title(f, "Crashes of this pid");
+    }
     for (int i = 0; i < D.ncrashes; i++) {
         fr_line(f);
         fr_add(f, R_BAD, "%s", D.crashes[i]);

@@ -4,11 +4,15 @@
  * it never waits for the writer thread), newest first.
  *
  *   {crashes, #{limit => N, since => Microseconds, pid => Pid,
- *               who => NameOrModule, reason => Text}}
+ *               who => NameOrModule, reason => Text,
+ *               supervisor => Pid, child_id => Id}}
  *   -> {ok, [#{id, time, pid, name, module, version, reason}]}
  *
  * Every key is optional (limit 20, at most 1000); a pid means that
  * process of this run of the node (pids are numbered afresh each run).
+ * supervisor and child_id together find one child's crashes across its
+ * restarts (its pid changes, its supervisor and id do not); child_id is
+ * any term, compared as printed.
  * time is in microseconds since the epoch; pid and reason are the
  * report's text (a binary); name and module atoms, or [] where the
  * report has none.
@@ -38,6 +42,8 @@ static const char select_sql[] =
     " AND (?2 IS NULL OR (pid = ?2 AND node_start = ?6))"
     " AND (?3 IS NULL OR name = ?3 OR module = ?3)"
     " AND (?4 IS NULL OR instr(reason, ?4) > 0)"
+    " AND (?7 IS NULL OR (supervisor = ?7 AND node_start = ?6))"
+    " AND (?8 IS NULL OR child_id = ?8)"
     " ORDER BY id DESC LIMIT ?5";
 
 static const char one_sql[] = "SELECT * FROM crash WHERE id = ?1";
@@ -45,6 +51,20 @@ static const char one_sql[] = "SELECT * FROM crash WHERE id = ?1";
 static ax_term_t A(const char *name)
 {
     return ax_atom(name);
+}
+
+/* Binds parameter i to v printed (a pid if pid_only), if v is there;
+ * false if it is malformed or cannot be printed. */
+static bool bind_printed(sqlite3_stmt *st, int i, ax_term_t v, bool pid_only)
+{
+    char *text;
+
+    if (v == AX_NONE)
+        return true;
+    text = !pid_only || ax_is_pid(v) ? ax_format(v, NULL, NULL) : NULL;
+    if (!text)
+        return false;
+    return sqlite3_bind_text(st, i, text, -1, free) == SQLITE_OK;
 }
 
 /* Binds the filters of opts; false if one is malformed. */
@@ -65,13 +85,10 @@ static bool bind_filters(sqlite3_stmt *st, ax_term_t opts)
             return false;
         sqlite3_bind_int64(st, 1, n);
     }
-    if ((v = ax_map_get(opts, A("pid"))) != AX_NONE) {
-        char *text = ax_is_pid(v) ? ax_format(v, NULL, NULL) : NULL;
-
-        if (!text)
-            return false;
-        sqlite3_bind_text(st, 2, text, -1, free);
-    }
+    if (!bind_printed(st, 2, ax_map_get(opts, A("pid")), true) ||
+        !bind_printed(st, 7, ax_map_get(opts, A("supervisor")), true) ||
+        !bind_printed(st, 8, ax_map_get(opts, A("child_id")), false))
+        return false;
     if ((v = ax_map_get(opts, A("who"))) != AX_NONE) {
         const char *text = ax_is_atom(v) ? ax_atom_text(v, &len) : NULL;
 

@@ -680,6 +680,35 @@ ax_term_t ax__req_process_info(ax_term_t pid)
     }
 }
 
+/* The most messages {messages, Pid, N} copies, and their bytes. */
+#define MESSAGES_MAX 100
+#define MESSAGES_BYTES_MAX (64 * 1024)
+
+ax_term_t ax__req_messages(ax_term_t pid, ax_term_t n)
+{
+    static const char *const keys[] = {"total", "messages", "cut"};
+    ax_heap_t *h = ax_heap();
+    int64_t want = 0;
+    size_t total = 0;
+    bool cut = false;
+    ax_term_t list;
+    int err;
+
+    if (!ax_is_pid(pid) || ax_get_int(n, &want) != 0 || want < 0)
+        return ax__request_error(h, AX_EBADARG);
+    if (want > MESSAGES_MAX)
+        want = MESSAGES_MAX;
+    err = ax__process_messages(pid, (size_t)want, MESSAGES_BYTES_MAX, h,
+                               &list, &total, &cut);
+    if (err)
+        return ax__request_error(h, err);
+    {
+        ax_term_t v[3] = {ax_int(h, (int64_t)total), list, ax_bool(cut)};
+
+        return ax_tuple(h, 2, ax_atom("ok"), map_of(h, 3, keys, v));
+    }
+}
+
 /* --- Supervision trees ------------------------------------------------------ */
 
 /* Depth at which a tree stops being walked (a loop would be a bug, but a

@@ -116,6 +116,9 @@ ax_term_t ax__request_error(ax_heap_t *h, int err);
  * ax__request_run's (args: the request tuple's elements after the tag). */
 ax_term_t ax__req_processes(ax_term_t opts);
 ax_term_t ax__req_process_info(ax_term_t pid);
+/* {messages, Pid, N}: {ok, #{total, messages, cut}}, the first N (at most
+ * 100) messages of Pid's queue, 64 KB of them at most, copied by Pid. */
+ax_term_t ax__req_messages(ax_term_t pid, ax_term_t n);
 ax_term_t ax__req_tree(struct session *s, ax_term_t root);
 ax_term_t ax__req_stats(void);
 

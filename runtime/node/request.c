@@ -361,6 +361,12 @@ static ax_term_t r_process_info(struct session *s, const ax_term_t *a)
     return ax__req_process_info(a[0]);
 }
 
+static ax_term_t r_messages(struct session *s, const ax_term_t *a)
+{
+    (void)s;
+    return ax__req_messages(a[0], a[1]);
+}
+
 /* --- Modules ----------------------------------------------------------------- */
 
 /* The text of an atom or a binary, as a C string in buf. */
@@ -527,6 +533,7 @@ static const struct request requests[] = {
     {"trap_exit", 1, r_trap_exit},
     {"processes", 1, r_processes},
     {"process_info", 1, r_process_info},
+    {"messages", 2, r_messages},
     {"call", 3, r_call},
     {"cast", 2, r_cast},
     {"get_state", 2, r_get_state},

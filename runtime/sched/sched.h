@@ -113,6 +113,20 @@ struct info_req {
     size_t nlinks;
     size_t nmonitors;
     size_t nwatchers;
+    /* Asked for (ax__process_messages): the first want_msgs messages of
+     * the queue, in msg_words words at most, one fragment each (the
+     * requester frees them); msgs_cut when a message did not fit. */
+    size_t want_msgs;
+    size_t msg_words;
+    struct msg_copy *msgs;
+    size_t nmsgs;
+    bool msgs_cut;
+};
+
+/* A copy of one queued message, for an info_req. */
+struct msg_copy {
+    struct frag *f;
+    ax_term_t term;            /* in f, or immediate */
 };
 
 /* The node. */
@@ -251,6 +265,18 @@ int ax__spawn_ref(const ax_spawn_opts_t *o, uint64_t n, ax_term_t *pid,
 int ax__monitor_with(ax_term_t target, uint64_t n);
 /* Runs the body or the handler loop of p (the entry of its context). */
 void ax__proc_entry(void *arg);
+
+/*
+ * The first n messages in pid's queue (oldest first), copied by the
+ * process in its own context, in max_bytes at most: never more than that
+ * is copied however long the queue or large a message. *list is a list
+ * on h; *total the queue's length; *cut is set when a message did not
+ * fit in what was left of max_bytes (the list stops before it). Errors:
+ * AX_ENOPROC, AX_ENOMEM. From a process or a plain thread.
+ */
+int ax__process_messages(ax_term_t pid, size_t n, size_t max_bytes,
+                         ax_heap_t *h, ax_term_t *list, size_t *total,
+                         bool *cut);
 
 /* Fills r from p, in p's context (spawn.c). */
 void ax__info_fill(struct proc *p, struct info_req *r);

@@ -217,6 +217,54 @@ static void snapshot_free(struct info_req *r)
     ax__free(r->links);
     ax__free(r->monitors);
     ax__free(r->watchers);
+    for (size_t i = 0; i < r->nmsgs; i++) {
+        ax__frag_release(r->msgs[i].f);
+        ax__free(r->msgs[i].f);
+    }
+    ax__free(r->msgs);
+}
+
+/* Copies t into r's next message copy, through scratch (which bounds it
+ * by the words left): false if it does not fit or memory runs out. */
+static bool copy_msg(struct info_req *r, struct frag *scratch, size_t *left,
+                     ax_term_t t)
+{
+    struct msg_copy *c = &r->msgs[r->nmsgs];
+    ax_term_t root = ax__frag_copy_bounded(scratch, *left, t);
+
+    if (root == AX_NONE)
+        return false;
+    c->f = ax__malloc(sizeof(*c->f) + scratch->words * sizeof(uint64_t));
+    if (c->f) {
+        c->f->words = scratch->words;
+        c->term = ax__frag_copy(c->f, root);
+        *left -= scratch->words;
+        r->nmsgs++;
+    }
+    ax__frag_release(scratch);
+    return c->f != NULL;
+}
+
+/* The first r->want_msgs messages of p's queue into r, in p's context. */
+static void copy_msgs(struct proc *p, struct info_req *r)
+{
+    size_t left = r->msg_words;
+    struct frag *scratch = ax__malloc(sizeof(*scratch) +
+                                      left * sizeof(uint64_t));
+    struct msg *m = p->queue;
+
+    r->msgs = ax__malloc_array(r->want_msgs, sizeof(*r->msgs));
+    if (!r->msgs || !scratch) {
+        r->err = AX_ENOMEM;
+        goto out_free_scratch;
+    }
+    for (; m && r->nmsgs < r->want_msgs; m = m->qnext)
+        if (!copy_msg(r, scratch, &left, m->term)) {
+            r->msgs_cut = true;
+            break;
+        }
+out_free_scratch:
+    ax__free(scratch);
 }
 
 static struct monitor *copy_mons(const struct monitor *m, size_t n)
@@ -271,6 +319,8 @@ void ax__info_fill(struct proc *p, struct info_req *r)
     if (r->links && nl)
         memcpy(r->links, e->links, nl * sizeof(*r->links));
     r->err = r->links && r->monitors && r->watchers ? 0 : AX_ENOMEM;
+    if (!r->err && r->want_msgs)
+        copy_msgs(p, r);
 }
 
 static int ask(struct proc *p, ax_term_t pid, struct info_req *r)
@@ -370,6 +420,35 @@ static int build(ax_heap_t *h, const struct info_req *r,
         out->current == AX_NONE)
         return AX_ENOMEM;
     return 0;
+}
+
+int ax__process_messages(ax_term_t pid, size_t n, size_t max_bytes,
+                         ax_heap_t *h, ax_term_t *list, size_t *total,
+                         bool *cut)
+{
+    struct proc *p = ax__ptab_lookup(pid);
+    struct info_req r;
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    *list = AX_NIL;
+    if (!p)
+        return AX_ENOPROC;
+    r.want_msgs = n;
+    r.msg_words = max_bytes / sizeof(uint64_t);
+    err = ask(p, pid, &r);
+    for (size_t i = r.nmsgs; !err && i-- > 0;) {
+        const struct msg_copy *c = &r.msgs[i];
+        ax_term_t t = ax__copy_sized(h, c->term, c->f->words);
+
+        *list = t == AX_NONE ? AX_NONE : ax_cons(h, t, *list);
+        if (*list == AX_NONE)
+            err = AX_ENOMEM;
+    }
+    *total = r.queue_len;
+    *cut = r.msgs_cut;
+    snapshot_free(&r);
+    return err;
 }
 
 int ax_process_info(ax_term_t pid, ax_heap_t *h, ax_process_info_t *out)

@@ -89,6 +89,7 @@ t send-keys -t s Enter
 wait_for 'Process <'
 wait_for 'Links and monitors'
 wait_for 'reductions [0-9]'
+wait_for 'Mailbox: the first 0 of 0 messages'
 t send-keys -t s k
 wait_for 'Kill <.*>? (y/n)'
 t send-keys -t s n
@@ -120,6 +121,14 @@ t send-keys -t s Enter
 wait_for 'Crash report [0-9]'
 wait_for '^ reason *observer_test_boom'
 wait_for '^ last_message'
+t send-keys -t s Escape
+# kv's detail: its crashes as its supervisor's child kv, across restarts.
+t send-keys -t s 2 / C-u k v Enter
+wait_for '^ *<[0-9.]*> *kv '
+t send-keys -t s Enter
+wait_for 'Last crashes of child kv of <[0-9.]*> (across restarts)'
+wait_for '^ #[0-9]* <[0-9.]*> observer_test_boom'
+t send-keys -t s Escape
 t send-keys -t s Escape
 
 # --- Modules, help ------------------------------------------------------------

@@ -59,7 +59,7 @@ static void node_down(void)
 
 TestSuite(node, .init = node_up, .fini = node_down, .timeout = 60);
 
-/* Replaces the atoms '$1'.. '$4' in t by args[0..3]. */
+/* Replaces the atoms '$1'.. '$4' in t (map values too) by args[0..3]. */
 static ax_term_t subst(ax_term_t t, const ax_term_t *args)
 {
     static const char *const names[] = {"$1", "$2", "$3", "$4"};
@@ -79,6 +79,15 @@ static ax_term_t subst(ax_term_t t, const ax_term_t *args)
     }
     if (ax_is_cons(t))
         return ax_cons(h, subst(ax_head(t), args), subst(ax_tail(t), args));
+    if (ax_is_map(t)) {
+        ax_term_t m = ax_map_new(h);
+        ax_term_t k;
+        ax_term_t v;
+
+        for (size_t i = 0; ax_map_pair(t, i, &k, &v); i++)
+            m = ax_map_put(h, m, k, subst(v, args));
+        return m;
+    }
     return t;
 }
 
@@ -412,6 +421,60 @@ Test(node, stats_memory)
     cr_assert_lt(stat_of("binary_bytes"), before + (int64_t)sizeof(data));
 }
 
+/* The crashes of child id of supervisor sup, waiting (the log is written
+ * by its own thread) until there are want of them. */
+static ax_term_t child_crashes(ax_term_t sup, const char *id, size_t want)
+{
+    char text[160];
+    ax_term_t list = AX_NIL;
+
+    snprintf(text, sizeof(text),
+             "{crashes, #{supervisor => '$1', child_id => %s}}.", id);
+    for (int i = 0; i < 1000; i++) {
+        list = ok(rq1(text, sup));
+        if (ax_list_length(list) >= (ptrdiff_t)want)
+            break;
+        usleep(2000);
+    }
+    return list;
+}
+
+/* The pid of csup's child w. */
+static ax_term_t w_pid(void)
+{
+    for (ax_term_t l = ok(rq("{which_children, csup}.")); ax_is_cons(l);
+         l = ax_tail(l))
+        if (ax_tuple_get(ax_head(l), 0) == ax_atom("w"))
+            return ax_tuple_get(ax_head(l), 1);
+    return AX_NONE;
+}
+
+/* {crashes, #{supervisor, child_id}}: one child's crashes across its
+ * restarts, whatever its pid was each time. */
+Test(node, crashes_of_a_supervised_child)
+{
+    ax_term_t sup = ok(rq("{start_supervisor, csup, #{strategy => one_for_one},"
+                          " [#{id => w, start => {gen_srv, []}},"
+                          " #{id => v, start => {gen_srv, []}}]}."));
+    ax_term_t first;
+    ax_term_t second;
+    ax_term_t list;
+
+    first = w_pid();
+    rq1("{call, '$1', crash, 1000}.", first);
+    list = child_crashes(sup, "w", 1);
+    cr_assert_eq(ax_list_length(list), 1);
+    do { /* the supervisor restarts it */
+        second = w_pid();
+    } while (!ax_is_pid(second) || second == first);
+    rq1("{call, '$1', crash, 1000}.", second);
+    list = child_crashes(sup, "w", 2);
+    cr_assert_eq(ax_list_length(list), 2);
+    is(ax_map_get(ax_head(list), ax_atom("reason")), "\"crashed_in_call\"");
+    cr_assert_eq(ax_list_length(child_crashes(sup, "v", 0)), 0);
+    is(rq("{crashes, #{supervisor => notapid}}."), "{error,badarg}");
+}
+
 /* {gc, Pid}: a handler (a gen_server) collects at its next wait, a body
  * cannot be collected from outside; {crash, Id} of no report is an
  * error; stats counts the supervisors' restarts. */
@@ -452,6 +515,52 @@ static void holder(ax_term_t arg)
     for (int64_t i = 0; i < n; i++)
         ax_send(ax_self(), ax_int(ax_heap(), i));
     ax_receive(ax_atom("never"), AX_INFINITY, &m, NULL);
+}
+
+/* Sends itself {m, 0}, {m, 1}, a list of 20,000 integers (more than
+ * {messages, ...} copies), then {m, 3} ... {m, 149}, and waits. */
+static void queue_filler(ax_term_t arg)
+{
+    ax_heap_t *hp = ax_heap();
+    ax_term_t big = AX_NIL;
+    ax_term_t m;
+
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        big = ax_cons(hp, ax_int(hp, i), big);
+    for (int i = 0; i < 150; i++)
+        ax_send(ax_self(), i == 2 ? big
+                                  : ax_tuple(hp, 2, ax_atom("m"),
+                                             ax_int(hp, i)));
+    ax_receive(ax_atom("never"), AX_INFINITY, &m, NULL);
+}
+
+/* {messages, Pid, N}: the first N, copied by the process, bounded in
+ * bytes (a message that does not fit ends the list, with cut). */
+Test(node, messages_of_a_process)
+{
+    ax_term_t pid;
+    ax_process_info_t in = {0};
+
+    cr_assert_eq(ax_spawn(queue_filler, AX_NIL, &pid), 0);
+    for (int tries = 0; in.message_queue_len < 150; tries++) {
+        cr_assert_lt(tries, 1000);
+        cr_assert_eq(ax_process_info(pid, h, &in), 0);
+        if (in.message_queue_len < 150)
+            usleep(2000);
+    }
+    is(rq1("{messages, '$1', 2}.", pid),
+       "{ok,#{cut=>false,messages=>[{m,0},{m,1}],total=>150}}");
+    is(rq1("{messages, '$1', 5}.", pid),
+       "{ok,#{cut=>true,messages=>[{m,0},{m,1}],total=>150}}");
+    is(rq1("{messages, '$1', 0}.", pid),
+       "{ok,#{cut=>false,messages=>[],total=>150}}");
+    is(rq("{messages, notapid, 1}."), "{error,badarg}");
+    is(rq1("{exit, '$1', kill}.", pid), "{ok,true}");
+    for (int i = 0; i < 500 && ax_is_true(ok(rq1("{is_alive, '$1'}.", pid)));
+         i++)
+        usleep(2000); /* an exit signal is asynchronous */
+    is(rq1("{messages, '$1', 1}.", pid), "{error,noproc}");
 }
 
 Test(node, process_list_pages_and_top_n)
