@@ -3,8 +3,9 @@
 # spawned from a shell appears in Processes, where sort and filter change
 # the rows; a killed child comes back in the tree with a new pid and
 # "restarted"; a crash shows in Crashes with its reason, and its report
-# opens; an action asks first; the terminal is given back on q and on a
-# crash of the observer; a node that goes away is said. Then --batch
+# opens; an action asks first; the mouse picks a tab, a header and a row,
+# and the wheel scrolls; the terminal is given back on q and on a crash
+# of the observer; a node that goes away is said. Then --batch
 # frames, and --db (post-mortem) on the node's crash log.
 set -e
 command -v tmux >/dev/null || { echo "tmux is missing (scripts/deps.sh)"; exit 1; }
@@ -140,6 +141,37 @@ wait_for 'reload the selected module'
 t send-keys -t s x
 wait_for 'modules loaded'
 t send-keys -t s Tab
+wait_for 'Schedulers'
+
+# --- Mouse: a tab, a header, a row, the wheel ------------------------------
+# tmux reports the mouse to the observer in the normal (X10) encoding:
+# ESC [ M, then 32 + button, 32 + column, 32 + row (1-based); button 3 is
+# a release, 64 and 65 the wheel up and down.
+chr() { printf "\\$(printf %o "$1")"; }
+mouse() {
+    t send-keys -t s -l "$(printf '\033[M')$(chr $((32 + $1)))$(chr $((32 + $2)))$(chr $((32 + $3)))"
+}
+click() { mouse 0 "$1" "$2"; mouse 3 "$1" "$2"; }
+# The column (1-based) where $2 starts on screen line $1.
+col_of() { screen | sed -n "${1}p" | awk -v w="$2" '{ print index($0, w) }'; }
+click "$(col_of 1 '2 Processes')" 1
+wait_for 'PID .*NAME'
+t send-keys -t s / Escape # no filter left from kv
+wait_for ' bank '
+click "$(col_of 3 NAME)" 3
+wait_for 'sorted by name'
+first=$(screen | sed -n 2p | grep -o 'name [a-z]*')
+click "$(col_of 3 NAME)" 3
+wait_for "sorted by name $( [ "$first" = 'name asc' ] && echo desc || echo asc)"
+row=$(line_of ' kv ')
+kv=$(screen | sed -n "${row}p" | grep -o '<[0-9.]*>')
+click 3 "$row"
+mouse 65 3 "$row"
+mouse 64 3 "$row"
+t send-keys -t s Enter
+wait_for "Process $kv"
+t send-keys -t s Escape
+click "$(col_of 1 '1 System')" 1
 wait_for 'Schedulers'
 
 # --- q gives the terminal back --------------------------------------------

@@ -453,7 +453,8 @@ static ax_term_t w_pid(void)
  * restarts, whatever its pid was each time. */
 Test(node, crashes_of_a_supervised_child)
 {
-    ax_term_t sup = ok(rq("{start_supervisor, csup, #{strategy => one_for_one},"
+    ax_term_t sup = ok(rq("{start_supervisor, csup, #{strategy => one_for_one,"
+                          " intensity => 10, period => 10},"
                           " [#{id => w, start => {gen_srv, []}},"
                           " #{id => v, start => {gen_srv, []}}]}."));
     ax_term_t first;
