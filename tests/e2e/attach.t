@@ -27,8 +27,12 @@ echo "$out" | grep -q "refused" || { echo "wrong cookie: $out"; exit 1; }
 grep -q "wrong cookie" "$dir/node.out" || { echo "not logged: $(cat "$dir/node.out")"; exit 1; }
 # The node's crash log is NAME.db: ax crashes NAME reads it.
 $AX shell $node -e 'exit(whereis(shared), kill).' >/dev/null
-out=$($AX crashes $node --limit 1)
-echo "$out" | grep -q 'shared *counter *killed' || { echo "ax crashes: $out"; exit 1; }
+i=0 # the report is committed soon after the crash: wait for it
+until out=$($AX crashes $node --limit 1 2>&1) &&
+      echo "$out" | grep -q 'shared *counter *killed'; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "ax crashes: $out"; exit 1; }
+    sleep 0.05
+done
 out=$($AX shell $node -e 'P = spawn(counter, [8]), register(shared, P), ok.')
 # q() detaches: the node runs on.
 out=$($AX shell $node -e 'q().')
