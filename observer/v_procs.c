@@ -44,12 +44,12 @@ static const struct column columns[] = {
     {"NAME", "name", 14, false},
     {"MODULE/INITIAL", "initial_call", 18, false},
     {"STATUS", "status", 8, false},
-    {"REDS/s", NULL, 7, true},
+    {"REDS/s", "reds_per_s", 7, true},
     {"REDS", "reductions", 8, true},
     {"MSGQ", "mailbox", 6, true},
     {"HEAP", "heap", 6, true},
     {"MEMORY", "memory", 7, true},
-    {"GCS", NULL, 5, true},
+    {"GCS", "gcs", 5, true},
     {"CURRENT", "current", 0, false},
 };
 #define NCOLS (sizeof(columns) / sizeof(columns[0]))
@@ -124,7 +124,11 @@ static void row_of(ax_term_t m, struct prow *r, double secs)
                  sizeof(r->module) - strlen(r->module), ":%s", fn);
     mfa_text(ax_map_get(m, ax_atom("current")), r->current,
              sizeof(r->current));
-    r->rate = rate_of(r, secs);
+    /* Sorted by rate, the node computed it, over all processes. */
+    if (ax_map_get(m, ax_atom("reds_per_s")) != AX_NONE)
+        r->rate = (double)m_int(m, "reds_per_s");
+    else
+        r->rate = rate_of(r, secs);
 }
 
 static ax_term_t request(struct obs *o)
@@ -273,7 +277,7 @@ static void sort_by(struct obs *o, unsigned c, bool invert_if_same)
         P.desc = !P.desc;
     } else {
         P.sort = c;
-        P.desc = c >= COL_REDS && c != NCOLS - 1;
+        P.desc = c == COL_RATE || (c >= COL_REDS && c != NCOLS - 1);
     }
     o->refresh_now = true;
 }

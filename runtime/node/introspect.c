@@ -20,11 +20,13 @@
  *   -> {ok, #{total => Matching, offset => N, rows => [Row]}}
  *
  * Column: pid, name, initial_call, reductions, mailbox, heap, memory,
- * status, current (default reductions; order desc for numbers, asc for
- * the rest; limit 50, at most 10000). Filter keeps rows whose name,
- * initial call or status contains Text. A Row is #{pid, name,
- * initial_call, reductions, mailbox, heap, memory, status, current,
- * gcs}.
+ * status, current, gcs, reds_per_s (default reductions; order desc for
+ * numbers, asc for the rest; limit 50, at most 10000). Filter keeps rows
+ * whose name, initial call or status contains Text. A Row is #{pid,
+ * name, initial_call, reductions, mailbox, heap, memory, status,
+ * current, gcs}, and reds_per_s when sorted by it: the reductions per
+ * second since the session's previous request sorted so (rates.c; 0 at
+ * the first). Sorting by gcs asks every process, as heap and memory do.
  */
 #include "node.h"
 
@@ -39,6 +41,7 @@
 #include "../crash/log.h"
 #include "../mem/heap.h"
 #include "../sched/sched.h"
+#include "rates.h"
 #include "../term/atom.h"
 
 #define LIMIT_DEFAULT 50
@@ -48,12 +51,12 @@
 
 enum column {
     COL_PID, COL_NAME, COL_INITIAL, COL_REDS, COL_MAILBOX, COL_HEAP,
-    COL_MEMORY, COL_STATUS, COL_CURRENT, NCOLUMNS
+    COL_MEMORY, COL_STATUS, COL_CURRENT, COL_GCS, COL_RATE, NCOLUMNS
 };
 
 static const char *const column_names[NCOLUMNS] = {
     "pid", "name", "initial_call", "reductions", "mailbox", "heap",
-    "memory", "status", "current"
+    "memory", "status", "current", "gcs", "reds_per_s"
 };
 
 struct row {
@@ -65,6 +68,7 @@ struct row {
     uint64_t heap;         /* words; filled when known */
     uint64_t memory;
     uint64_t gcs;          /* minor and major collections, when known */
+    uint64_t rate;         /* reductions per second, when asked */
     uint8_t status;        /* ax_proc_status_t */
     bool receiving;
     ax_term_t module;      /* a module's process: its name, or AX_NONE */
@@ -168,6 +172,7 @@ struct snap {
     const char *filter;
     size_t k;
     size_t kept;
+    struct rates *rates;   /* when sorted by rate */
 };
 
 static bool row_matches(const struct row *r, const char *filter);
@@ -209,6 +214,8 @@ static void snap_one(struct proc *p, void *arg)
         struct row one;
 
         read_row(p, pid, &one);
+        if (sn->rates) /* every process, for the next request's rates */
+            one.rate = ax__rates_note(sn->rates, pid, one.reductions);
         if (!row_matches(&one, sn->filter))
             return;
         sn->kept++;
@@ -331,6 +338,12 @@ static int row_cmp(const struct row *a, const struct row *b,
     case COL_MEMORY:
         c = cmp_u64(a->memory, b->memory);
         break;
+    case COL_GCS:
+        c = cmp_u64(a->gcs, b->gcs);
+        break;
+    case COL_RATE:
+        c = cmp_u64(a->rate, b->rate);
+        break;
     case COL_STATUS:
         c = cmp_text(status_text(a->status), status_text(b->status));
         break;
@@ -447,7 +460,8 @@ static bool parse_list_opts(ax_term_t opts, struct list_opts *o)
         if (col == ax_atom(column_names[c]))
             o->order.col = (enum column)c;
     o->order.desc = o->order.col == COL_REDS || o->order.col == COL_MAILBOX ||
-                    o->order.col == COL_HEAP || o->order.col == COL_MEMORY;
+                    o->order.col == COL_HEAP || o->order.col == COL_MEMORY ||
+                    o->order.col == COL_GCS || o->order.col == COL_RATE;
     if (ord == ax_atom("asc") || ord == ax_atom("desc"))
         o->order.desc = ord == ax_atom("desc");
     if (ax_is_map(opts)) {
@@ -486,20 +500,20 @@ static bool row_matches(const struct row *r, const char *filter)
     return strstr(text, filter) || strstr(status_text(r->status), filter);
 }
 
-static ax_term_t row_term(ax_heap_t *h, const struct row *r)
+static ax_term_t row_term(ax_heap_t *h, const struct row *r, bool rate)
 {
     static const char *const keys[] = {"pid", "name", "initial_call",
                                        "reductions", "mailbox", "heap",
                                        "memory", "status", "current",
-                                       "gcs"};
-    ax_term_t k[10];
-    ax_term_t v[10];
+                                       "gcs", "reds_per_s"};
+    ax_term_t k[11];
+    ax_term_t v[11];
     ax_term_t initial = r->module != AX_NONE
                             ? ax_tuple(h, 3, r->module, ax_atom("init"),
                                        ax_int(h, 1))
                             : fn_term(h, r->fn);
 
-    for (size_t i = 0; i < 10; i++)
+    for (size_t i = 0; i < 11; i++)
         k[i] = ax_atom(keys[i]);
     v[0] = r->pid;
     v[1] = r->name != AX_NONE ? r->name : AX_NIL;
@@ -517,7 +531,8 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r)
     else
         v[8] = initial;
     v[9] = ax_int(h, (int64_t)r->gcs);
-    return ax_map_from(h, 10, k, v);
+    v[10] = ax_int(h, (int64_t)r->rate);
+    return ax_map_from(h, rate ? 11 : 10, k, v);
 }
 
 /* Sets sn up to keep only the best offset + limit rows as it passes
@@ -556,7 +571,7 @@ static size_t select_by_heap(struct snap *sn, const struct list_opts *o)
     return end;
 }
 
-ax_term_t ax__req_processes(ax_term_t opts)
+ax_term_t ax__req_processes(struct session *s, ax_term_t opts)
 {
     ax_heap_t *h = ax_heap();
     struct snap sn = {0};
@@ -569,10 +584,20 @@ ax_term_t ax__req_processes(ax_term_t opts)
 
     if (!parse_list_opts(opts, &o))
         return ax__request_error(h, AX_EBADARG);
-    by_heap = o.order.col == COL_HEAP || o.order.col == COL_MEMORY;
+    by_heap = o.order.col == COL_HEAP || o.order.col == COL_MEMORY ||
+              o.order.col == COL_GCS;
     if (!by_heap && !stream_top(&sn, &o))
         return ax__request_error(h, AX_ENOMEM);
+    if (o.order.col == COL_RATE) {
+        sn.rates = ax__session_rates(s);
+        if (!sn.rates || ax__rates_begin(sn.rates, ax__ptab_count()) != 0) {
+            free(sn.rows);
+            return ax__request_error(h, AX_ENOMEM);
+        }
+    }
     ax__ptab_foreach(snap_one, &sn);
+    if (sn.rates)
+        ax__rates_end(sn.rates);
     if (sn.failed) {
         free(sn.rows);
         return ax__request_error(h, AX_ENOMEM);
@@ -586,7 +611,7 @@ ax_term_t ax__req_processes(ax_term_t opts)
     for (size_t i = end; i-- > o.offset;) {
         if (!by_heap)
             fill_heap(&sn.rows[i]);
-        rows = ax_cons(h, row_term(h, &sn.rows[i]), rows);
+        rows = ax_cons(h, row_term(h, &sn.rows[i], sn.rates != NULL), rows);
     }
     free(sn.rows);
     keys[0] = ax_atom("total");

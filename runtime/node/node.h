@@ -85,6 +85,9 @@ bool ax__session_take_death(struct session *s, ax_heap_t *h,
 /* The connection is gone: kills the proxy (no restart) and drops the
  * caller's reference. I/O thread. */
 void ax__session_close(struct session *s);
+/* The session's memory of reductions, for rates (rates.h): made at the
+ * first use, NULL if out of memory. Its proxy only. */
+struct rates *ax__session_rates(struct session *s);
 /* Whether p is the shell process of a session whose client has gone:
  * its death (a kill) is the end of the session, not a crash. */
 bool ax__session_is_closed_proxy(struct proc *p);
@@ -114,7 +117,7 @@ ax_term_t ax__request_error(ax_heap_t *h, int err);
 
 /* The request handlers of introspection, each returning a result as
  * ax__request_run's (args: the request tuple's elements after the tag). */
-ax_term_t ax__req_processes(ax_term_t opts);
+ax_term_t ax__req_processes(struct session *s, ax_term_t opts);
 ax_term_t ax__req_process_info(ax_term_t pid);
 /* {messages, Pid, N}: {ok, #{total, messages, cut}}, the first N (at most
  * 100) messages of Pid's queue, 64 KB of them at most, copied by Pid. */

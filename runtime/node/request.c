@@ -351,8 +351,7 @@ static ax_term_t r_trap_exit(struct session *s, const ax_term_t *a)
 
 static ax_term_t r_processes(struct session *s, const ax_term_t *a)
 {
-    (void)s;
-    return ax__req_processes(a[0]);
+    return ax__req_processes(s, a[0]);
 }
 
 static ax_term_t r_process_info(struct session *s, const ax_term_t *a)

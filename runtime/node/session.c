@@ -34,6 +34,7 @@
 
 #include "../sched/sched.h"
 #include "frame.h"
+#include "rates.h"
 
 /* Requests one session may have in flight. */
 #define INFLIGHT_MAX 64
@@ -61,6 +62,7 @@ struct session {
     ax_term_t dead_pid;
     int64_t inflight[INFLIGHT_MAX];
     size_t ninflight;
+    struct rates *rates;          /* its proxy's alone (rates.h) */
 };
 
 static void proxy_body(ax_term_t arg);
@@ -96,8 +98,16 @@ static void session_unref(struct session *s)
         free(f);
     }
     free(s->death);
+    ax__rates_free(s->rates);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+struct rates *ax__session_rates(struct session *s)
+{
+    if (!s->rates)
+        s->rates = ax__rates_new();
+    return s->rates;
 }
 
 /* With the lock held: tells the I/O thread there is work. */

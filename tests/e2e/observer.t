@@ -75,7 +75,10 @@ wait_for '^ *<[0-9.]*> *kv '
 screen | grep -q ' bank ' && { echo "filter kept bank:"; screen; exit 1; }
 t send-keys -t s Escape
 wait_for ' bank '
-# Sort by name (three columns left of REDS), descending then ascending.
+# Sort by rate (one column left of REDS): the node computes it.
+t send-keys -t s '<'
+wait_for 'sorted by reds_per_s desc'
+# Sort by name (four columns left of REDS), ascending then descending.
 t send-keys -t s '<' '<' '<'
 wait_for 'sorted by name asc'
 [ "$(line_of ' bank ')" -lt "$(line_of ' segv ')" ] || { echo "asc:"; screen; exit 1; }

@@ -630,6 +630,87 @@ Test(node, process_list_pages_and_top_n)
     is(rq("{processes, 17}."), "{error,badarg}");
 }
 
+/* Works until told to stop. */
+static void busy(ax_term_t arg)
+{
+    ax_term_t m;
+
+    (void)arg;
+    while (ax_receive(ax_atom("stop"), 0, &m, NULL) != 0)
+        ax_consume_reductions(100);
+}
+
+/* Collects its heap n times, then waits. */
+static void collector(ax_term_t arg)
+{
+    int64_t n = 0;
+    ax_term_t m;
+
+    ax_get_int(arg, &n);
+    for (int64_t i = 0; i < n; i++) {
+        ax_term_t t = ax_tuple(ax_heap(), 2, ax_int(ax_heap(), i), AX_NIL);
+
+        ax_gc(&t, 1);
+    }
+    ax_receive(ax_atom("never"), AX_INFINITY, &m, NULL);
+}
+
+Test(node, process_list_by_rate_and_gcs)
+{
+    ax_term_t worker;
+    ax_term_t gcer;
+    ax_term_t r;
+    ax_term_t rows;
+    int64_t rate = -1;
+    int64_t prev = INT64_MAX;
+
+    cr_assert_eq(ax_spawn(busy, ax_atom("none"), &worker), 0);
+    cr_assert_eq(ax_spawn(collector, ax_int(h, 50), &gcer), 0);
+    /* The first request sorted by rate has nothing to compare with. */
+    r = ok(rq("{processes, #{sort => reds_per_s, limit => 3}}."));
+    rows = ax_map_get(r, ax_atom("rows"));
+    is(ax_map_get(ax_head(rows), ax_atom("reds_per_s")), "0");
+    /* The next: the worker did the most since. */
+    for (int tries = 0; rate <= 0; tries++) {
+        cr_assert_lt(tries, 100);
+        r = ok(rq("{processes, #{sort => reds_per_s, limit => 3}}."));
+        rows = ax_map_get(r, ax_atom("rows"));
+        cr_assert_eq(ax_map_get(ax_head(rows), ax_atom("pid")), worker);
+        cr_assert_eq(ax_get_int(ax_map_get(ax_head(rows),
+                                           ax_atom("reds_per_s")),
+                                &rate),
+                     0);
+    }
+    /* A list not sorted by rate does not carry it. */
+    r = ok(rq("{processes, #{sort => pid, limit => 1}}."));
+    cr_assert_eq(ax_map_get(ax_head(ax_map_get(r, ax_atom("rows"))),
+                            ax_atom("reds_per_s")),
+                 AX_NONE);
+    ax_send(worker, ax_atom("stop"));
+    /* By collections, most first; the collector has done 50 at least. */
+    for (int tries = 0;; tries++) {
+        int64_t gcs = 0;
+
+        cr_assert_lt(tries, 500);
+        r = ok(rq("{processes, #{sort => gcs, limit => 1}}."));
+        rows = ax_map_get(r, ax_atom("rows"));
+        ax_get_int(ax_map_get(ax_head(rows), ax_atom("gcs")), &gcs);
+        if (ax_map_get(ax_head(rows), ax_atom("pid")) == gcer && gcs >= 50)
+            break;
+        cr_assert_eq(ax_client_next_event(c, h, 2, &r), AX_ETIMEOUT);
+    }
+    r = ok(rq("{processes, #{sort => gcs, limit => 10}}."));
+    for (rows = ax_map_get(r, ax_atom("rows")); ax_is_cons(rows);
+         rows = ax_tail(rows)) {
+        int64_t gcs = 0;
+
+        ax_get_int(ax_map_get(ax_head(rows), ax_atom("gcs")), &gcs);
+        cr_assert_leq(gcs, prev);
+        prev = gcs;
+    }
+    ax_exit_signal(gcer, ax_atom("kill"));
+}
+
 /* --- Garbage on the socket ------------------------------------------------ */
 
 static int raw_connect(void)
