@@ -107,6 +107,9 @@ static void mfa_text(ax_term_t mfa, char *buf, size_t size)
 static void row_of(ax_term_t m, struct prow *r, double secs)
 {
     ax_term_t init = ax_map_get(m, ax_atom("initial_call"));
+    ax_term_t vsn;
+    const char *v;
+    size_t len = 0;
     char fn[64];
 
     m_text(m, "pid", r->pid, sizeof(r->pid));
@@ -119,9 +122,15 @@ static void row_of(ax_term_t m, struct prow *r, double secs)
     r->gcs = m_int(m, "gcs");
     term_text(ax_tuple_get(init, 0), r->module, sizeof(r->module));
     term_text(ax_tuple_get(init, 1), fn, sizeof(fn));
+    vsn = ax_map_get(m, ax_atom("version"));
     if (strcmp(fn, "init") != 0) /* a C body: module:function */
         snprintf(r->module + strlen(r->module),
                  sizeof(r->module) - strlen(r->module), ":%s", fn);
+    else if (vsn != AX_NONE && vsn != ax_atom("undefined") &&
+             (v = ax_atom_text(vsn, &len))) /* a module's: module:version */
+        snprintf(r->module + strlen(r->module),
+                 sizeof(r->module) - strlen(r->module), ":%.*s", (int)len,
+                 v);
     mfa_text(ax_map_get(m, ax_atom("current")), r->current,
              sizeof(r->current));
     /* Sorted by rate, the node computed it, over all processes. */

@@ -42,6 +42,9 @@ struct module_version {
     char *copy;                     /* the private copy dlopened */
     char *source;                   /* absolute path of the file copied */
     char *vsn;
+    ax_term_t vsn_atom;             /* vsn as an atom, for observers (an
+                                     * atom outlives the version), or
+                                     * AX_NONE */
     struct stat file;               /* the source file, as copied */
     uintptr_t text;                 /* its code's start, if noted as
                                      * preemptible (preempt.h), or 0 */
@@ -328,6 +331,8 @@ static int version_new(const char *path, ax_term_t expect,
         if (!v->source || !v->vsn)
             err = ax__code_fail(errmsg, AX_ENOMEM, "%s: out of memory",
                                 path);
+        else if (ax_atom_intern(v->vsn, strlen(v->vsn), &v->vsn_atom))
+            v->vsn_atom = AX_NONE; /* too long, or no atoms left */
     }
     if (err) {
         version_free(v);
@@ -624,6 +629,8 @@ void ax__version_enter(struct module_version *v)
     if (p) {
         atomic_store_explicit(&p->code, v, memory_order_relaxed);
         atomic_store_explicit(&p->module, v->name, memory_order_relaxed);
+        atomic_store_explicit(&p->version, v->vsn_atom,
+                              memory_order_relaxed);
     }
 }
 
@@ -640,6 +647,7 @@ void ax__version_leave(struct module_version *v)
     if (p && atomic_load_explicit(&p->code, memory_order_relaxed) == v) {
         atomic_store_explicit(&p->code, NULL, memory_order_relaxed);
         atomic_store_explicit(&p->module, AX_NONE, memory_order_relaxed);
+        atomic_store_explicit(&p->version, AX_NONE, memory_order_relaxed);
     }
     leave_counts(v);
 }

@@ -24,7 +24,8 @@
  * numbers, asc for the rest; limit 50, at most 10000). Filter keeps rows
  * whose name, initial call or status contains Text. A Row is #{pid,
  * name, initial_call, reductions, mailbox, heap, memory, status,
- * current, gcs}, and reds_per_s when sorted by it: the reductions per
+ * current, gcs, version (a module's process: its module's version, an
+ * atom; else undefined)}, and reds_per_s when sorted by it: the reductions per
  * second since the session's previous request sorted so (rates.c; 0 at
  * the first). Sorting by gcs asks every process, as heap and memory do.
  */
@@ -72,6 +73,7 @@ struct row {
     uint8_t status;        /* ax_proc_status_t */
     bool receiving;
     ax_term_t module;      /* a module's process: its name, or AX_NONE */
+    ax_term_t version;     /* and its version (an atom), or AX_NONE */
 };
 
 /* --- Function names ------------------------------------------------------ */
@@ -244,6 +246,7 @@ static void read_row(struct proc *p, ax_term_t pid, struct row *r)
     r->name = p->name;
     r->fn = p->kind == PK_HANDLER ? (void *)p->fn.handler : (void *)p->fn.body;
     r->module = atomic_load_explicit(&p->module, memory_order_relaxed);
+    r->version = atomic_load_explicit(&p->version, memory_order_relaxed);
     r->reductions = p->reductions;
     r->mailbox = p->queue_len;
     r->status = status_of(atomic_load_explicit(&p->state,
@@ -505,15 +508,15 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r, bool rate)
     static const char *const keys[] = {"pid", "name", "initial_call",
                                        "reductions", "mailbox", "heap",
                                        "memory", "status", "current",
-                                       "gcs", "reds_per_s"};
-    ax_term_t k[11];
-    ax_term_t v[11];
+                                       "gcs", "version", "reds_per_s"};
+    ax_term_t k[12];
+    ax_term_t v[12];
     ax_term_t initial = r->module != AX_NONE
                             ? ax_tuple(h, 3, r->module, ax_atom("init"),
                                        ax_int(h, 1))
                             : fn_term(h, r->fn);
 
-    for (size_t i = 0; i < 11; i++)
+    for (size_t i = 0; i < 12; i++)
         k[i] = ax_atom(keys[i]);
     v[0] = r->pid;
     v[1] = r->name != AX_NONE ? r->name : AX_NIL;
@@ -531,8 +534,9 @@ static ax_term_t row_term(ax_heap_t *h, const struct row *r, bool rate)
     else
         v[8] = initial;
     v[9] = ax_int(h, (int64_t)r->gcs);
-    v[10] = ax_int(h, (int64_t)r->rate);
-    return ax_map_from(h, rate ? 11 : 10, k, v);
+    v[10] = r->version != AX_NONE ? r->version : ax_atom("undefined");
+    v[11] = ax_int(h, (int64_t)r->rate);
+    return ax_map_from(h, rate ? 12 : 11, k, v);
 }
 
 /* Sets sn up to keep only the best offset + limit rows as it passes

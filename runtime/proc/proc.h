@@ -122,6 +122,7 @@ struct proc {
                                   * report */
     _Atomic(ax_term_t) module;   /* the name of code's module, or AX_NONE:
                                   * an atom, so observers may read it */
+    _Atomic(ax_term_t) version;  /* and its version, likewise */
 };
 
 /* --- The process table -------------------------------------------------- */

@@ -59,6 +59,7 @@ static int init_proc(struct proc *p, const ax_spawn_opts_t *o,
     p->stack = NULL;
     atomic_store_explicit(&p->code, NULL, memory_order_relaxed);
     atomic_store_explicit(&p->module, AX_NONE, memory_order_relaxed);
+    atomic_store_explicit(&p->version, AX_NONE, memory_order_relaxed);
     p->parent = parent;
     if (o->handler)
         p->fn.handler = o->handler;

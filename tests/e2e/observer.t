@@ -44,7 +44,7 @@ done
 out=$(COLUMNS=120 LINES=30 $AX observer $node --batch -n 2 --interval 200 \
       --view processes)
 [ "$(echo "$out" | grep -c '^ ax observer')" = 2 ] || { echo "frames: $out"; exit 1; }
-echo "$out" | grep -q 'obs_probe' || { echo "no probe: $out"; exit 1; }
+echo "$out" | grep -q 'obs_probe  *counter:1 ' || { echo "no probe: $out"; exit 1; }
 echo "$out" | grep -q 'PID .*NAME .*MODULE/INITIAL .*STATUS' || { echo "header: $out"; exit 1; }
 out=$($AX observer $node --batch -n 1 --view tree)
 for w in demo_sup workers one_for_all counter echo; do
