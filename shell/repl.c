@@ -370,6 +370,10 @@ static enum shell_status loop_tty(struct repl *r)
             shell_discard(r->sh);
             continue;
         }
+        if (got == 0 && r->rem.lost) {
+            fprintf(stderr, "\n** the node went away\n");
+            return SHELL_QUIT;
+        }
         if (got == 0)
             return SHELL_QUIT; /* ^D: as q() */
         if (feed(r, line, &st))
