@@ -69,6 +69,7 @@ static size_t reset_len;
 static struct sigaction old_fatal[NFATAL];
 static struct sigaction old_quit[NQUIT];
 static struct sigaction old_winch;
+static bool catching_fatal; /* the fatal signals are ours (see node_here) */
 
 static void on_fatal(int sig)
 {
@@ -96,6 +97,16 @@ static void on_winch(int sig)
     got_winch = 1;
 }
 
+/* Whether this program runs a node (observer() in `ax shell` on its own
+ * node): the node's fault handlers must stay, since a fault in one of its
+ * processes ends that process only. */
+static bool node_here(void)
+{
+    ax_node_stats_t st;
+
+    return ax_node_stats(&st) == 0;
+}
+
 static void catch_signals(void)
 {
     struct sigaction sa;
@@ -103,7 +114,8 @@ static void catch_signals(void)
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_fatal;
-    for (size_t i = 0; i < NFATAL; i++)
+    catching_fatal = !node_here();
+    for (size_t i = 0; catching_fatal && i < NFATAL; i++)
         sigaction(fatal_signals[i], &sa, &old_fatal[i]);
     sa.sa_handler = on_quit;
     for (size_t i = 0; i < NQUIT; i++)
@@ -115,7 +127,7 @@ static void catch_signals(void)
 
 static void release_signals(void)
 {
-    for (size_t i = 0; i < NFATAL; i++)
+    for (size_t i = 0; catching_fatal && i < NFATAL; i++)
         sigaction(fatal_signals[i], &old_fatal[i], NULL);
     for (size_t i = 0; i < NQUIT; i++)
         sigaction(quit_signals[i], &old_quit[i], NULL);
