@@ -209,8 +209,78 @@ static int request(struct remote *r, ax_heap_t *h, ax_term_t req,
     return AX_EPROTO;
 }
 
-#define REQ0(h, name) ax_atom(name)
-#define REQ(h, n, ...) ax_tuple((h), (n), __VA_ARGS__)
+/* The requests of no, one, two and three arguments. */
+static int req0(void *ctx, ax_heap_t *h, const char *name, ax_term_t *out)
+{
+    return request(ctx, h, A(name), out);
+}
+
+static int req1(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
+                ax_term_t *out)
+{
+    return request(ctx, h, ax_tuple(h, 2, A(name), a), out);
+}
+
+static int req2(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
+                ax_term_t b, ax_term_t *out)
+{
+    return request(ctx, h, ax_tuple(h, 3, A(name), a, b), out);
+}
+
+static int req3(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
+                ax_term_t b, ax_term_t c, ax_term_t *out)
+{
+    return request(ctx, h, ax_tuple(h, 4, A(name), a, b, c), out);
+}
+
+/* The operations that are one request each, its arguments as given. */
+#define OP0(fn, name)                                                     \
+    static int fn(void *ctx, ax_heap_t *h, ax_term_t *out)                \
+    {                                                                     \
+        return req0(ctx, h, name, out);                                   \
+    }
+#define OP1(fn, name)                                                     \
+    static int fn(void *ctx, ax_heap_t *h, ax_term_t a, ax_term_t *out)   \
+    {                                                                     \
+        return req1(ctx, h, name, a, out);                                \
+    }
+#define OP2(fn, name)                                                     \
+    static int fn(void *ctx, ax_heap_t *h, ax_term_t a, ax_term_t b,      \
+                  ax_term_t *out)                                         \
+    {                                                                     \
+        return req2(ctx, h, name, a, b, out);                             \
+    }
+#define OP3(fn, name)                                                     \
+    static int fn(void *ctx, ax_heap_t *h, ax_term_t a, ax_term_t b,      \
+                  ax_term_t c, ax_term_t *out)                            \
+    {                                                                     \
+        return req3(ctx, h, name, a, b, c, out);                          \
+    }
+
+OP3(r_spawn, "spawn")
+OP2(r_send, "send")
+OP1(r_link, "link")
+OP1(r_unlink, "unlink")
+OP1(r_monitor, "monitor")
+OP1(r_demonitor, "demonitor")
+OP2(r_exit, "exit")
+OP1(r_trap_exit, "trap_exit")
+OP2(r_register, "register")
+OP1(r_unregister, "unregister")
+OP1(r_whereis, "whereis")
+OP1(r_is_alive, "is_alive")
+OP0(r_registered, "registered")
+OP1(r_process_info, "process_info")
+OP3(r_call, "call")
+OP2(r_cast, "cast")
+OP2(r_replace_state, "replace_state")
+OP1(r_compile, "compile")
+OP1(r_load, "load")
+OP1(r_purge, "purge")
+OP0(r_modules, "modules")
+OP3(r_start_supervisor, "start_supervisor")
+OP1(r_which_children, "which_children")
+OP2(r_terminate_child, "terminate_child")
 
 static int r_self(void *ctx, ax_heap_t *h, ax_term_t *out)
 {
@@ -222,100 +292,6 @@ static int r_self(void *ctx, ax_heap_t *h, ax_term_t *out)
             return AX_ENOCONN;
     *out = ax_client_shell(r->c);
     return 0;
-}
-
-static int r_spawn(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t args,
-                   ax_term_t how, ax_term_t *out)
-{
-    return request(ctx, h, REQ(h, 4, A("spawn"), mod, args, how), out);
-}
-
-static int r_send(void *ctx, ax_heap_t *h, ax_term_t to, ax_term_t msg,
-                  ax_term_t *out)
-{
-    return request(ctx, h, REQ(h, 3, A("send"), to, msg), out);
-}
-
-/* The requests of one argument. */
-static int req1(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
-                ax_term_t *out)
-{
-    return request(ctx, h, REQ(h, 2, A(name), a), out);
-}
-
-static int req2(void *ctx, ax_heap_t *h, const char *name, ax_term_t a,
-                ax_term_t b, ax_term_t *out)
-{
-    return request(ctx, h, REQ(h, 3, A(name), a, b), out);
-}
-
-static int r_link(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t *out)
-{
-    return req1(ctx, h, "link", pid, out);
-}
-
-static int r_unlink(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t *out)
-{
-    return req1(ctx, h, "unlink", pid, out);
-}
-
-static int r_monitor(void *ctx, ax_heap_t *h, ax_term_t pid,
-                     ax_term_t *out)
-{
-    return req1(ctx, h, "monitor", pid, out);
-}
-
-static int r_demonitor(void *ctx, ax_heap_t *h, ax_term_t ref,
-                       ax_term_t *out)
-{
-    return req1(ctx, h, "demonitor", ref, out);
-}
-
-static int r_exit(void *ctx, ax_heap_t *h, ax_term_t pid, ax_term_t reason,
-                  ax_term_t *out)
-{
-    return req2(ctx, h, "exit", pid, reason, out);
-}
-
-static int r_trap_exit(void *ctx, ax_heap_t *h, ax_term_t on,
-                       ax_term_t *out)
-{
-    return req1(ctx, h, "trap_exit", on, out);
-}
-
-static int r_register(void *ctx, ax_heap_t *h, ax_term_t name,
-                      ax_term_t pid, ax_term_t *out)
-{
-    return req2(ctx, h, "register", name, pid, out);
-}
-
-static int r_unregister(void *ctx, ax_heap_t *h, ax_term_t name,
-                        ax_term_t *out)
-{
-    return req1(ctx, h, "unregister", name, out);
-}
-
-static int r_whereis(void *ctx, ax_heap_t *h, ax_term_t name,
-                     ax_term_t *out)
-{
-    return req1(ctx, h, "whereis", name, out);
-}
-
-static int r_is_alive(void *ctx, ax_heap_t *h, ax_term_t pid,
-                      ax_term_t *out)
-{
-    return req1(ctx, h, "is_alive", pid, out);
-}
-
-static int r_registered(void *ctx, ax_heap_t *h, ax_term_t *out)
-{
-    return request(ctx, h, REQ0(h, "registered"), out);
-}
-
-static int r_process_info(void *ctx, ax_heap_t *h, ax_term_t pid,
-                          ax_term_t *out)
-{
-    return req1(ctx, h, "process_info", pid, out);
 }
 
 static int r_next_message(void *ctx, ax_heap_t *h, ax_term_t timeout,
@@ -346,64 +322,11 @@ static int r_next_message(void *ctx, ax_heap_t *h, ax_term_t timeout,
     }
 }
 
-static int r_call(void *ctx, ax_heap_t *h, ax_term_t server, ax_term_t req,
-                  ax_term_t timeout, ax_term_t *out)
-{
-    return request(ctx, h, REQ(h, 4, A("call"), server, req, timeout), out);
-}
-
-static int r_cast(void *ctx, ax_heap_t *h, ax_term_t server, ax_term_t msg,
-                  ax_term_t *out)
-{
-    return req2(ctx, h, "cast", server, msg, out);
-}
-
 static int r_get_state(void *ctx, ax_heap_t *h, ax_term_t server,
                        ax_term_t *out)
 {
     return req2(ctx, h, "get_state", server, ax_int(h, AX_CALL_TIMEOUT),
                 out);
-}
-
-static int r_replace_state(void *ctx, ax_heap_t *h, ax_term_t server,
-                           ax_term_t state, ax_term_t *out)
-{
-    return req2(ctx, h, "replace_state", server, state, out);
-}
-
-static int r_compile(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
-{
-    return req1(ctx, h, "compile", mod, out);
-}
-
-static int r_load(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
-{
-    return req1(ctx, h, "load", mod, out);
-}
-
-static int r_purge(void *ctx, ax_heap_t *h, ax_term_t mod, ax_term_t *out)
-{
-    return req1(ctx, h, "purge", mod, out);
-}
-
-static int r_modules(void *ctx, ax_heap_t *h, ax_term_t *out)
-{
-    return request(ctx, h, REQ0(h, "modules"), out);
-}
-
-static int r_start_supervisor(void *ctx, ax_heap_t *h, ax_term_t name,
-                              ax_term_t flags, ax_term_t children,
-                              ax_term_t *out)
-{
-    return request(ctx, h,
-                   REQ(h, 4, A("start_supervisor"), name, flags, children),
-                   out);
-}
-
-static int r_which_children(void *ctx, ax_heap_t *h, ax_term_t sup,
-                            ax_term_t *out)
-{
-    return req1(ctx, h, "which_children", sup, out);
 }
 
 /* A supervisor's {ok, Pid} (or {ok, Pid, Info}) as Pid, its {error, R}
@@ -432,16 +355,35 @@ static int r_start_child(void *ctx, ax_heap_t *h, ax_term_t sup,
     return child_pid(req2(ctx, h, "start_child", sup, spec, out), out);
 }
 
-static int r_terminate_child(void *ctx, ax_heap_t *h, ax_term_t sup,
-                             ax_term_t id, ax_term_t *out)
-{
-    return req2(ctx, h, "terminate_child", sup, id, out);
-}
-
 static int r_restart_child(void *ctx, ax_heap_t *h, ax_term_t sup,
                            ax_term_t id, ax_term_t *out)
 {
     return child_pid(req2(ctx, h, "restart_child", sup, id, out), out);
+}
+
+/* list in the other order, onto h. */
+static ax_term_t reverse(ax_heap_t *h, ax_term_t list)
+{
+    ax_term_t out = AX_NIL;
+
+    for (; ax_is_cons(list); list = ax_tail(list))
+        out = ax_cons(h, ax_head(list), out);
+    return out;
+}
+
+/* fn of each element of list, in order, onto h; AX_NONE leaves one out. */
+static ax_term_t map_list(ax_heap_t *h, ax_term_t list,
+                          ax_term_t (*fn)(ax_heap_t *h, ax_term_t t))
+{
+    ax_term_t rev = AX_NIL;
+
+    for (; ax_is_cons(list); list = ax_tail(list)) {
+        ax_term_t t = fn(h, ax_head(list));
+
+        if (t != AX_NONE)
+            rev = ax_cons(h, t, rev);
+    }
+    return reverse(h, rev);
 }
 
 /* A root of the node's trees, #{id, pid, name, type, children}, as the
@@ -459,22 +401,11 @@ static ax_term_t tree_node(ax_heap_t *h, ax_term_t t)
 static int r_tree(void *ctx, ax_heap_t *h, ax_term_t *out)
 {
     ax_term_t trees;
-    ax_term_t list = AX_NIL;
-    ptrdiff_t n;
-    int err = request(ctx, h, REQ0(h, "tree"), &trees);
+    int err = req0(ctx, h, "tree", &trees);
 
-    if (err)
-        return err;
-    n = ax_list_length(trees);
-    for (ptrdiff_t i = n - 1; i >= 0; i--) {
-        ax_term_t t = trees;
-
-        for (ptrdiff_t j = 0; j < i; j++)
-            t = ax_tail(t);
-        list = ax_cons(h, tree_node(h, ax_head(t)), list);
-    }
-    *out = list;
-    return 0;
+    if (!err)
+        *out = map_list(h, trees, tree_node);
+    return err;
 }
 
 /* The shell's crashes(Filter) as the request's options: a pid, a name
@@ -530,17 +461,11 @@ static int r_crashes(void *ctx, ax_heap_t *h, ax_term_t filter,
                      ax_term_t *out)
 {
     ax_term_t rows;
-    ax_term_t rev = AX_NIL;
     int err = req1(ctx, h, "crashes", crash_opts(h, filter), &rows);
 
-    if (err)
-        return err;
-    for (; ax_is_cons(rows); rows = ax_tail(rows))
-        rev = ax_cons(h, crash_row(h, ax_head(rows)), rev);
-    *out = AX_NIL; /* newest first again */
-    for (; ax_is_cons(rev); rev = ax_tail(rev))
-        *out = ax_cons(h, ax_head(rev), *out);
-    return 0;
+    if (!err)
+        *out = map_list(h, rows, crash_row);
+    return err;
 }
 
 /* The node's row keys and the language's, in pairs. */
@@ -579,7 +504,7 @@ static int r_process_list(void *ctx, ax_heap_t *h, ax_term_t opts,
 {
     bool named = ax_is_map(opts) &&
                  ax_map_get(opts, A("registered")) == A("true");
-    ax_term_t rows[2] = {AX_NIL, AX_NIL}; /* reversed, then in order */
+    ax_term_t rev = AX_NIL; /* the rows, newest first */
     int64_t offset = 0;
     int64_t total = 1;
 
@@ -604,12 +529,10 @@ static int r_process_list(void *ctx, ax_heap_t *h, ax_term_t opts,
             ax_term_t name = ax_map_get(ax_head(list), A("name"));
 
             if (!named || (ax_is_atom(name) && name != AX_NIL))
-                rows[0] = ax_cons(h, row_of(h, ax_head(list)), rows[0]);
+                rev = ax_cons(h, row_of(h, ax_head(list)), rev);
         }
     }
-    for (; ax_is_cons(rows[0]); rows[0] = ax_tail(rows[0]))
-        rows[1] = ax_cons(h, ax_head(rows[0]), rows[1]);
-    *out = rows[1];
+    *out = reverse(h, rev);
     return 0;
 }
 
