@@ -168,10 +168,7 @@ static int error_of(struct remote *r, ax_term_t why, ax_term_t *out)
         *out = ax_tuple_get(why, 1);
         return SHELL_EEXIT;
     }
-    if (ax_is_record(why, A("exit"), 2)) {
-        *out = ax_tuple_get(why, 1);
-        return AX_EEXITED;
-    }
+    /* {exit, R} is AX_EEXITED's, {badfile, Text} AX_EBADMODULE's... */
     if (ax_is_tuple(why) && ax_tuple_size(why) == 2 &&
         (e = code_of(ax_tuple_get(why, 0)))) {
         *out = ax_tuple_get(why, 1);
