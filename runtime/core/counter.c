@@ -15,7 +15,7 @@ unsigned ax__counter_pick(void)
     return ax__counter_stripe;
 }
 
-uint64_t ax__counter_read(const struct ax__counter *c)
+uint64_t ax__counter_read(const struct counter *c)
 {
     int64_t sum = 0;
 

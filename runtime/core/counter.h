@@ -19,7 +19,7 @@
 
 #define AX_COUNTER_STRIPES 16
 
-struct ax__counter {
+struct counter {
     struct {
         _Alignas(64) _Atomic int64_t v;
     } s[AX_COUNTER_STRIPES];
@@ -36,7 +36,7 @@ unsigned ax__counter_pick(void);
  * mostly owns its stripe; fetch_add (not load and store) because more
  * threads than stripes share some. Any thread.
  */
-static inline void ax__counter_add(struct ax__counter *c, int64_t d)
+static inline void ax__counter_add(struct counter *c, int64_t d)
 {
     unsigned i = ax__counter_stripe;
 
@@ -47,6 +47,6 @@ static inline void ax__counter_add(struct ax__counter *c, int64_t d)
 
 /* The sum of c's stripes (0 if it came out negative mid-update). Any
  * thread. */
-uint64_t ax__counter_read(const struct ax__counter *c);
+uint64_t ax__counter_read(const struct counter *c);
 
 #endif /* AX_CORE_COUNTER_H */

@@ -13,7 +13,7 @@
 #define CHUNK_MAX_WORDS (1u << 20)
 
 /* Every heap's words: striped, as heaps grow on every scheduler. */
-static struct ax__counter heap_words;
+static struct counter heap_words;
 
 uint64_t ax__heap_words_total(void)
 {

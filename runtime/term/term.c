@@ -271,7 +271,7 @@ ptrdiff_t ax_list_length(ax_term_t t)
 
 /* Bytes of every shared binary alive: striped, as binaries are made and
  * freed on every scheduler. */
-static struct ax__counter binary_bytes;
+static struct counter binary_bytes;
 
 uint64_t ax__binary_bytes_total(void)
 {
