@@ -142,6 +142,25 @@ void fr_cell(struct frame *f, enum role r, const char *text, int width,
     fr_add(f, r, "%s", buf);
 }
 
+void fr_tail(struct frame *f, enum role r, const char *text, int width,
+             bool utf8)
+{
+    size_t cols = text_columns(text);
+    const char *dots = utf8 ? "\xe2\x80\xa6" : "...";
+    size_t ndots = utf8 ? 1 : 3;
+
+    if (width < 0 || cols <= (size_t)width) {
+        fr_add(f, r, "%s", text);
+        return;
+    }
+    if ((size_t)width <= ndots) {
+        fr_add(f, r, "%.*s", width, "...");
+        return;
+    }
+    fr_add(f, r, "%s%s", dots,
+           text + prefix_bytes(text, cols - ((size_t)width - ndots)));
+}
+
 void fr_fill(struct frame *f, enum role r)
 {
     char m[3] = {FR_ROLE, (char)('A' + r), FR_FILL};

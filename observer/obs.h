@@ -163,6 +163,10 @@ void fr_add(struct frame *f, enum role r, const char *fmt, ...)
 /* Appends text cut or padded to exactly width columns. */
 void fr_cell(struct frame *f, enum role r, const char *text, int width,
              bool right);
+/* Appends text, or when it is wider than width columns its last
+ * columns after an ellipsis: the end of a path is the part that tells. */
+void fr_tail(struct frame *f, enum role r, const char *text, int width,
+             bool utf8);
 /* Pads the rest of the line in role r (a selected row). */
 void fr_fill(struct frame *f, enum role r);
 void fr_glyph(struct frame *f, enum role r, enum glyph g, bool utf8);

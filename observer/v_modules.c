@@ -63,7 +63,6 @@ static int modules_refresh(struct obs *o)
 
 static void modules_draw(struct obs *o, struct frame *f, int rows, int cols)
 {
-    (void)cols;
     M.page = rows - 2 > 1 ? rows - 2 : 1;
     cursor_fix(&M.cur, M.page);
     fr_line(f);
@@ -85,7 +84,10 @@ static void modules_draw(struct obs *o, struct frame *f, int rows, int cols)
             snprintf(oldp, sizeof(oldp), "%lld", (long long)r->old_procs);
         fr_add(f, sel ? R_SELECTED : r->old[0] ? R_WARN : R_NORMAL,
                "%-12s %6s", r->old[0] ? r->old : "-", r->old[0] ? oldp : "-");
-        fr_add(f, sel ? R_SELECTED : R_DIM, "  %s", r->path);
+        fr_add(f, sel ? R_SELECTED : R_DIM, "  ");
+        fr_tail(f, sel ? R_SELECTED : R_DIM, r->path,
+                f->n ? cols - (int)text_columns(f->lines[f->n - 1]) : -1,
+                o->utf8);
         if (sel)
             fr_fill(f, R_SELECTED);
     }

@@ -58,6 +58,9 @@ echo "$out" | grep -q 'memory: total (RSS) [0-9.]*[KMG]  *process heaps [0-9.]*[
 echo "$out" | grep -q 'atoms: [0-9]* / [0-9]* ([0-9.]*[KMG])' || { echo "system atoms: $out"; exit 1; }
 out=$($AX observer $node --batch -n 1 --view modules)
 echo "$out" | grep -q 'counter .*build/examples/counter.so' || { echo "modules: $out"; exit 1; }
+# A path too long for the line keeps its end, after an ellipsis.
+out=$(LC_ALL=C COLUMNS=72 $AX observer $node --batch -n 1 --view modules)
+echo "$out" | grep -q '^ counter .*  \.\.\.ounter\.so$' || { echo "modules, narrow: $out"; exit 1; }
 if $AX observer $node --batch -n 1 --view nosuch 2>/dev/null; then
     echo "a view that does not exist"; exit 1
 fi
