@@ -1,18 +1,28 @@
 /*
  * log.c - the crash log (log.h): the queue between the processes that
- * report and the one writer thread, and the log's life. Reports are built
- * by log_report.c and written by log_db.c, whose opening comment has the
- * schema.
+ * report and its writers, the writer thread, and the log's life. Reports
+ * are built by log_report.c and written by log_db.c, whose opening
+ * comment has the schema.
  *
- * Locking: q.lock guards the queue and every field of q; a process holds
- * it to append one report, and the writer only to take the whole queue
- * and to settle what it wrote, never across SQLite. So queueing costs a
- * scheduler a short critical section, whatever the database does.
+ * The queue is an intrusive multi-producer, single-consumer list (as
+ * Vyukov's): a process appends its report with one atomic exchange and a
+ * store, never a lock, so no scheduler sleeps on a lock whoever holds it.
+ * Its consumer is whoever holds q.db_lock: the writer thread, or a
+ * scheduler with nothing to run (ax__crash_log_help), which only ever
+ * tries that lock. The counters a process updates are atomics. Who
+ * writes when is in log.h.
+ *
+ * Locking: q.db_lock guards the database handle (q.db) and the consumer's
+ * side of the queue (q.out, q.retry); q.lock the rest of q that is not
+ * atomic: flags, limits, paths and the counters of what was written.
+ * Order: q.db_lock, then q.lock. Neither is held across a wait for the
+ * other side, and a scheduler holds q.lock only for a moment.
  */
 #include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,30 +42,70 @@
  * bounds waits, PACE_MS at a time, until it is back under half that. */
 #define PRESS_PART 10
 #define PACE_MS 1
+/* Past 1/OVERLOAD_PART of its bounds the queue is near dropping reports:
+ * the writer thread writes beside the schedulers, whatever it costs them. */
+#define OVERLOAD_PART 2
+/* Reports an idle scheduler writes at a time, in one transaction (a few
+ * hundred microseconds): it looks for work between two. */
+#define HELP_REPORTS 64
+/* Reports the writer thread writes between two looks at its flags. */
+#define THREAD_BATCH 10000
+/* With reports waiting and no scheduler idle for STARVE_MS, the writer
+ * thread writes STARVE_BATCH of them beside the busy schedulers. */
+#define STARVE_MS 100
+#define STARVE_BATCH 256
+/* How often the writer thread looks again, while reports wait or a
+ * checkpoint is put off (the schedulers all busy). */
+#define RECHECK_MS 10
+/* A checkpoint waits at most this long for a scheduler to sleep. */
+#define CKPT_WAIT_MS 1000
 
 /* --- The queue ------------------------------------------------------------ */
 
+_Atomic(size_t) ax__crash_queued;
+
+/* The queue's placeholder: it is in the list when the list is empty. */
+static struct report stub;
+
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t work;    /* the writer waits for reports here */
-    pthread_cond_t settled; /* flushers wait for the writer here */
-    struct report *head;    /* oldest first */
-    struct report *tail;
-    size_t count; /* reports in memory: queued or in hand */
-    size_t bytes;
-    uint64_t accepted; /* reports ever queued */
-    uint64_t done;     /* of those, committed or dropped */
+    pthread_cond_t work;    /* the writer thread waits for work here */
+    pthread_cond_t settled; /* flushers wait for writes here */
+    /* Producers' side: the last report appended. */
+    _Atomic(struct report *) in;
+    _Atomic unsigned pushing; /* processes between `open` and the push */
+    _Atomic size_t bytes;     /* of the reports counted in ax__crash_queued */
+    _Atomic uint64_t accepted; /* reports ever queued */
+    _Atomic uint64_t dropped;
+    _Atomic size_t max_queued; /* limits.max_queued, for the producers */
+    _Atomic size_t max_queued_bytes;
+    _Atomic bool open;       /* reports are accepted */
+    _Atomic bool waiting;    /* the writer thread waits on `work` */
+    _Atomic bool self_write; /* and writes what comes itself (a core is
+                              * spare): a report wakes it */
+    _Atomic bool failing;    /* the last attempt failed: the writer
+                              * thread's to retry, no scheduler's */
+    /* Since when reports wait with none written (ax__now_ns). */
+    _Atomic uint64_t waiting_since;
+    /* Consumer's side, under db_lock. */
+    pthread_mutex_t db_lock;
+    struct crash_db *db;  /* the writer thread's, once it opened it */
+    struct report *out;   /* the oldest report (or the stub) */
+    struct report *retry; /* taken by a failed attempt: they go first */
+    /* Under lock. */
+    uint64_t done; /* of those accepted, committed or dropped */
     uint64_t written;
-    uint64_t dropped;
     uint64_t attempts; /* write attempts finished */
     struct crash_log_limits limits;
-    bool open; /* reports are accepted */
     bool has_writer;
     bool stop;                /* the writer is to write what it can, end */
-    bool waiting;             /* the writer waits on `work` */
-    bool busy;                /* the writer is in an attempt */
-    bool retry_now;           /* a flusher wants an attempt */
-    bool failing;             /* the last attempt failed */
+    bool busy;                /* a writer is in an attempt */
+    bool retry_now;           /* a flusher waits: retry a failing write */
+    bool said_failing;        /* what stderr was last told */
+    bool checkpoint;          /* a scheduler found one due */
+    uint64_t checkpoint_asked; /* when (ax__now_ns) */
+    bool first;               /* a scheduler found the database closed or
+                               * its WAL to start afresh: the thread's */
     struct timespec retry_at; /* when failing: the next attempt */
     pthread_t writer;
     char *path;                    /* the open log's database */
@@ -68,36 +118,159 @@ static struct {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .work = PTHREAD_COND_INITIALIZER,
     .settled = PTHREAD_COND_INITIALIZER,
+    .db_lock = PTHREAD_MUTEX_INITIALIZER,
+    .in = &stub,
+    .out = &stub,
     .limits = {DEFAULT_MAX_ROWS, DEFAULT_MAX_AGE_S, DEFAULT_MAX_QUEUED,
                DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS},
+    .max_queued = DEFAULT_MAX_QUEUED,
+    .max_queued_bytes = DEFAULT_MAX_QUEUED_BYTES,
     .node_next = "nonode",
 };
 
-/* Queues r, or drops it (NULL: memory ran out building it). */
+/* Appends r (any thread). The exchange orders the producers; the store
+ * of the link publishes r to the consumer (release). */
+static void push(struct report *r)
+{
+    struct report *prev;
+
+    atomic_store_explicit(&r->qnext, NULL, memory_order_relaxed);
+    prev = atomic_exchange_explicit(&q.in, r, memory_order_acq_rel);
+    atomic_store_explicit(&prev->qnext, r, memory_order_release);
+}
+
+/* Takes the oldest report, or NULL if there is none, or the next one is
+ * still being appended (its producer is between its two steps: it is
+ * taken next time). Under db_lock. */
+static struct report *pop(void)
+{
+    struct report *r = q.out;
+    struct report *next = atomic_load_explicit(&r->qnext, memory_order_acquire);
+
+    if (r == &stub) {
+        if (!next)
+            return NULL;
+        q.out = r = next;
+        next = atomic_load_explicit(&r->qnext, memory_order_acquire);
+    }
+    if (next) {
+        q.out = next;
+        return r;
+    }
+    if (r != atomic_load_explicit(&q.in, memory_order_acquire))
+        return NULL;
+    push(&stub); /* r is the last: the stub goes behind it */
+    next = atomic_load_explicit(&r->qnext, memory_order_acquire);
+    if (!next)
+        return NULL;
+    q.out = next;
+    return r;
+}
+
+/* Up to max reports, oldest first (those of a failed attempt first), as
+ * a list linked by next; *last gets its end. Under db_lock. */
+static struct report *take(size_t max, struct report **last)
+{
+    struct report *list = NULL;
+    struct report *r;
+
+    *last = NULL;
+    for (size_t n = 0; n < max; n++) {
+        if (q.retry) {
+            r = q.retry;
+            q.retry = r->next;
+        } else if (!(r = pop())) {
+            break;
+        }
+        r->next = NULL;
+        if (*last)
+            (*last)->next = r;
+        else
+            list = r;
+        *last = r;
+    }
+    return list;
+}
+
+/* Counts r in the queue's bounds; false (and nothing counted) if it
+ * does not fit. */
+static bool reserve(const struct report *r)
+{
+    size_t max = atomic_load_explicit(&q.max_queued, memory_order_relaxed);
+    size_t max_bytes =
+        atomic_load_explicit(&q.max_queued_bytes, memory_order_relaxed);
+    size_t b;
+
+    size_t n = atomic_fetch_add(&ax__crash_queued, 1);
+
+    if (n >= max) {
+        atomic_fetch_sub(&ax__crash_queued, 1);
+        return false;
+    }
+    if (n == 0)
+        atomic_store_explicit(&q.waiting_since, ax__now_ns(),
+                              memory_order_relaxed);
+    b = atomic_fetch_add(&q.bytes, r->size);
+    if (r->size > max_bytes || b > max_bytes - r->size) {
+        atomic_fetch_sub(&q.bytes, r->size);
+        atomic_fetch_sub(&ax__crash_queued, 1);
+        return false;
+    }
+    return true;
+}
+
+/* Whether the queue holds over 1/part of its bounds. */
+static bool past(size_t part)
+{
+    return atomic_load(&ax__crash_queued) >=
+               atomic_load(&q.max_queued) / part ||
+           atomic_load(&q.bytes) >= atomic_load(&q.max_queued_bytes) / part;
+}
+
+/* Whether the queue is past its high-water mark (PRESS_PART of its
+ * bounds), or, with `easing`, not yet back under half of it. */
+static bool pressed(bool easing)
+{
+    return past(easing ? 2 * PRESS_PART : PRESS_PART);
+}
+
+/* Queues r, or drops it (NULL: memory ran out building it); then makes
+ * sure someone writes it. */
 static void enqueue(struct report *r)
 {
     bool fits;
 
-    pthread_mutex_lock(&q.lock);
-    fits = r && q.open && q.count < q.limits.max_queued &&
-           r->size <= q.limits.max_queued_bytes - q.bytes;
+    /* `pushing` keeps ax__crash_log_close from draining the queue between
+     * this look at `open` and the push (seq_cst, as there). */
+    atomic_fetch_add(&q.pushing, 1);
+    fits = r && atomic_load(&q.open) && reserve(r);
     if (fits) {
-        if (q.tail)
-            q.tail->next = r;
-        else
-            q.head = r;
-        q.tail = r;
-        q.count++;
-        q.bytes += r->size;
-        q.accepted++;
-        if (q.waiting)
-            pthread_cond_signal(&q.work);
+        push(r);
+        atomic_fetch_add_explicit(&q.accepted, 1, memory_order_relaxed);
     } else {
-        q.dropped++;
+        atomic_fetch_add_explicit(&q.dropped, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&q.lock);
-    if (!fits)
+    atomic_fetch_sub(&q.pushing, 1);
+    if (!fits) {
         free(r);
+        return;
+    }
+    /* seq_cst: the push before the look at `waiting`, as the writer
+     * thread's store of `waiting` before its look at the queue. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&q.waiting, memory_order_relaxed) &&
+        (atomic_load_explicit(&q.self_write, memory_order_relaxed) ||
+         past(OVERLOAD_PART))) {
+        pthread_mutex_lock(&q.lock);
+        pthread_cond_signal(&q.work);
+        pthread_mutex_unlock(&q.lock);
+    } else if (atomic_load_explicit(&ax__node.nsleeping,
+                                    memory_order_relaxed)) {
+        /* A sleeping scheduler writes it. One that is just going to
+         * sleep may miss it: then the writer thread writes it within
+         * STARVE_MS. */
+        ax__sched_wake_idle();
+    }
 }
 
 /* normal, shutdown, {shutdown, _}; and killed while the node stops. */
@@ -120,38 +293,23 @@ void ax__crash_report(struct proc *p, ax_term_t reason)
         enqueue(ax__crash_report_new(p, reason));
 }
 
-/* Whether the queue is past its high-water mark (PRESS_PART of its
- * bounds), or, with `easing`, not yet back under half of it. Under
- * q.lock. */
-static bool pressed(bool easing)
-{
-    size_t reports = q.limits.max_queued / PRESS_PART;
-    size_t bytes = q.limits.max_queued_bytes / PRESS_PART;
-
-    if (easing) {
-        reports /= 2;
-        bytes /= 2;
-    }
-    return q.count >= reports || q.bytes >= bytes;
-}
-
 /* Holds the calling process back while the queue is past its high-water
- * mark and the writer is making headway, so that what makes reports
+ * mark and the writers are making headway, so that what makes reports
  * goes at the pace the database takes them. It sleeps as a process
- * does: its scheduler runs the others meanwhile. */
+ * does: its scheduler runs the others (and writes) meanwhile. */
 static void pace(void)
 {
-    bool wait;
+    bool wait = pressed(false);
 
-    pthread_mutex_lock(&q.lock);
-    wait = pressed(false);
-    while (wait && q.has_writer && !q.failing) {
-        pthread_mutex_unlock(&q.lock);
-        ax_sleep(PACE_MS);
+    while (wait && !atomic_load(&q.failing)) {
         pthread_mutex_lock(&q.lock);
+        wait = q.has_writer;
+        pthread_mutex_unlock(&q.lock);
+        if (!wait)
+            break;
+        ax_sleep(PACE_MS);
         wait = pressed(true);
     }
-    pthread_mutex_unlock(&q.lock);
 }
 
 void ax__crash_sup_report(const ax_sup_report_t *report)
@@ -161,7 +319,118 @@ void ax__crash_sup_report(const ax_sup_report_t *report)
         pace();
 }
 
-/* --- The writer ----------------------------------------------------------- */
+/* --- Writing --------------------------------------------------------------- */
+
+/* Says once on stderr that the database cannot be written, or that it
+ * can again. Under lock. */
+static void say(bool failing, const char *why)
+{
+    if (failing == q.said_failing)
+        return;
+    q.said_failing = failing;
+    if (failing)
+        fprintf(stderr,
+                "ax: crash log: cannot write %s: %s; keeping up to %zu "
+                "reports in memory and retrying\n",
+                q.path, why, q.limits.max_queued);
+    else
+        fprintf(stderr, "ax: crash log: writing to %s again\n", q.path);
+}
+
+/* A deadline ms from now. */
+static struct timespec after_ms(unsigned ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+/* One attempt: writes up to max reports, in transactions. What it could
+ * not write goes back to the front; the counters are settled and the
+ * flushers told. False if there was nothing to write. Under db_lock, with
+ * q.db open or to open (the writer thread's). */
+static bool attempt(size_t max)
+{
+    struct crash_log_limits l;
+    struct report *last;
+    struct report *rest;
+    struct report *list;
+    uint64_t n = 0;
+    size_t bytes = 0;
+
+    list = take(max, &last);
+    if (!list)
+        return false;
+    pthread_mutex_lock(&q.lock);
+    l = q.limits;
+    q.busy = true;
+    pthread_mutex_unlock(&q.lock);
+    rest = ax__crash_db_write(q.db, list, &l, &n, &bytes);
+    if (rest) {
+        last = rest;
+        while (last->next)
+            last = last->next;
+        last->next = q.retry;
+        q.retry = rest;
+    }
+    atomic_fetch_sub(&ax__crash_queued, n);
+    atomic_fetch_sub(&q.bytes, bytes);
+    if (n)
+        atomic_store_explicit(&q.waiting_since, ax__now_ns(),
+                              memory_order_relaxed);
+    pthread_mutex_lock(&q.lock);
+    q.done += n;
+    q.written += n;
+    q.busy = false;
+    q.attempts++;
+    atomic_store(&q.failing, rest != NULL);
+    say(rest != NULL, ax__crash_db_error(q.db));
+    if (rest)
+        q.retry_at = after_ms(l.retry_ms);
+    pthread_cond_broadcast(&q.settled);
+    pthread_mutex_unlock(&q.lock);
+    return true;
+}
+
+bool ax__crash_log_help(void)
+{
+    bool wrote = false;
+    bool ckpt = false;
+    bool first = false;
+
+    if (!atomic_load_explicit(&ax__crash_queued, memory_order_relaxed) ||
+        atomic_load_explicit(&q.failing, memory_order_relaxed) ||
+        pthread_mutex_trylock(&q.db_lock) != 0)
+        return false;
+    if (q.db && ax__crash_db_ready(q.db) && !atomic_load(&q.failing)) {
+        wrote = attempt(HELP_REPORTS);
+        ckpt = ax__crash_db_checkpoint_due(q.db);
+    } else if (q.db && !atomic_load(&q.failing)) {
+        first = true;
+    }
+    pthread_mutex_unlock(&q.db_lock);
+    if (ckpt || first) {
+        pthread_mutex_lock(&q.lock);
+        if ((ckpt && !q.checkpoint) || (first && !q.first)) {
+            if (ckpt && !q.checkpoint)
+                q.checkpoint_asked = ax__now_ns();
+            q.checkpoint |= ckpt;
+            q.first |= first;
+            pthread_cond_signal(&q.work);
+        }
+        pthread_mutex_unlock(&q.lock);
+    }
+    return wrote;
+}
+
+/* --- The writer thread ------------------------------------------------------ */
 
 static bool retry_due(void)
 {
@@ -173,97 +442,133 @@ static bool retry_due(void)
             now.tv_nsec >= q.retry_at.tv_nsec);
 }
 
-/* Waits until there is something to write and an attempt is due;
- * false when the writer is to end. Under q.lock. */
+/* Whether the writer thread writes now rather than the schedulers: a
+ * core is spare, the node is overloaded, or the log closes. Under lock. */
+static bool thread_writes(void)
+{
+    return q.stop || ax__sched_spare_core() || past(OVERLOAD_PART);
+}
+
+/* Whether reports have waited STARVE_MS with none written: no scheduler
+ * was idle meanwhile. */
+static bool starving(void)
+{
+    return atomic_load(&ax__crash_queued) &&
+           ax__now_ns() - atomic_load_explicit(&q.waiting_since,
+                                               memory_order_relaxed) >=
+               (uint64_t)STARVE_MS * 1000000;
+}
+
+/* Whether the writer thread is to write now: thread_writes(), or a
+ * failing database's retry is due. Under lock. */
+static bool thread_attempts(void)
+{
+    if (!atomic_load(&ax__crash_queued))
+        return false;
+    if (atomic_load(&q.failing))
+        return q.stop || q.retry_now || retry_due();
+    return thread_writes() || starving();
+}
+
+/* Whether a checkpoint may be done now: no scheduler is kept from a core
+ * by it (one sleeps, or a core is spare), it has waited CKPT_WAIT_MS for
+ * that (the schedulers all busy: the WAL is not to grow without end), or
+ * the log closes. Under lock. */
+static bool checkpoint_allowed(void)
+{
+    return ax__sched_spare_core() ||
+           atomic_load(&ax__node.nsleeping) > 0 || q.stop ||
+           ax__now_ns() - q.checkpoint_asked >= (uint64_t)CKPT_WAIT_MS * 1000000;
+}
+
+/* Waits until the writer thread has something to do: false when it is
+ * to end. Under lock. */
 static bool wait_for_work(void)
 {
     for (;;) {
-        if (q.head && (!q.failing || q.stop || q.retry_now || retry_due()))
-            return true;
-        if (q.stop)
+        bool some = atomic_load(&ax__crash_queued) > 0;
+        bool failing = atomic_load(&q.failing);
+        struct timespec until;
+
+        if (q.stop && !some)
             return false;
-        q.waiting = true;
-        if (q.failing && q.head)
-            pthread_cond_timedwait(&q.work, &q.lock, &q.retry_at);
-        else
-            pthread_cond_wait(&q.work, &q.lock);
-        q.waiting = false;
-    }
-}
-
-/* Says once on stderr that the database cannot be written, or that it
- * can again. */
-static void say(const struct crash_db *d, bool failing,
-                const struct crash_log_limits *l)
-{
-    if (failing)
-        fprintf(stderr,
-                "ax: crash log: cannot write %s: %s; keeping up to %zu "
-                "reports in memory and retrying\n",
-                q.path, ax__crash_db_error(d), l->max_queued);
-    else
-        fprintf(stderr, "ax: crash log: writing to %s again\n", q.path);
-}
-
-/* After an attempt: what was written leaves the count, what was not goes
- * back to the front of the queue. Under q.lock. */
-static void settle(struct report *rest, struct report *rest_tail, uint64_t n,
-                   size_t bytes, unsigned retry_ms)
-{
-    q.count -= n;
-    q.bytes -= bytes;
-    q.done += n;
-    q.written += n;
-    q.failing = rest != NULL;
-    q.busy = false;
-    q.attempts++;
-    if (rest) {
-        rest_tail->next = q.head;
-        q.head = rest;
-        if (!q.tail)
-            q.tail = rest_tail;
-        clock_gettime(CLOCK_REALTIME, &q.retry_at);
-        q.retry_at.tv_sec += retry_ms / 1000;
-        q.retry_at.tv_nsec += (long)(retry_ms % 1000) * 1000000;
-        if (q.retry_at.tv_nsec >= 1000000000) {
-            q.retry_at.tv_sec++;
-            q.retry_at.tv_nsec -= 1000000000;
+        if (thread_attempts())
+            return true;
+        if ((q.checkpoint && checkpoint_allowed()) || (q.first && some))
+            return true;
+        /* A report wakes it only when it is to write it; seq_cst: see
+         * enqueue. A spare core or a put-off checkpoint it looks at
+         * again every RECHECK_MS. */
+        atomic_store(&q.self_write, !failing && ax__sched_spare_core());
+        atomic_store(&q.waiting, true);
+        if (!failing && atomic_load(&q.self_write) &&
+            atomic_load(&ax__crash_queued)) {
+            atomic_store(&q.waiting, false);
+            continue;
         }
+        if (failing && some) {
+            pthread_cond_timedwait(&q.work, &q.lock, &q.retry_at);
+        } else if (some || q.checkpoint) {
+            until = after_ms(RECHECK_MS);
+            pthread_cond_timedwait(&q.work, &q.lock, &until);
+        } else {
+            pthread_cond_wait(&q.work, &q.lock);
+        }
+        atomic_store(&q.waiting, false);
     }
-    pthread_cond_broadcast(&q.settled);
 }
 
 /* The writer thread; arg is its database handle, which it frees. */
 static void *writer_main(void *arg)
 {
     struct crash_db *d = arg;
-    bool failing = false;
 
     pthread_setname_np(pthread_self(), "ax-crashlog"); /* for top, perf */
+    pthread_mutex_lock(&q.db_lock);
     ax__crash_db_prepare(d);
+    q.db = d;
+    pthread_mutex_unlock(&q.db_lock);
     pthread_mutex_lock(&q.lock);
     while (wait_for_work()) {
-        struct report *batch = q.head;
-        struct report *batch_tail = q.tail;
-        struct crash_log_limits l = q.limits;
-        struct report *rest;
-        uint64_t n = 0;
-        size_t bytes = 0;
+        bool ckpt = q.checkpoint && checkpoint_allowed();
+        bool first = q.first;
+        bool write = thread_attempts();
+        size_t batch = thread_writes() ? THREAD_BATCH : STARVE_BATCH;
 
-        q.head = q.tail = NULL;
+        if (ckpt)
+            q.checkpoint = false;
+        q.first = false;
         q.retry_now = false;
-        q.busy = true;
         pthread_mutex_unlock(&q.lock);
-        rest = ax__crash_db_write(d, batch, &l, &n, &bytes);
-        if ((rest != NULL) != failing)
-            say(d, rest != NULL, &l);
-        failing = rest != NULL;
+        pthread_mutex_lock(&q.db_lock);
+        if (ckpt)
+            ax__crash_db_checkpoint(d);
+        /* The commit that opens the database or starts the WAL afresh
+         * waits for the disk: the thread writes it, a slice's worth. */
+        if ((ckpt || first) && !write && !atomic_load(&q.failing))
+            attempt(HELP_REPORTS);
+        /* While it is the thread's to write, it writes on; then the
+         * schedulers take over. */
+        while (write && attempt(batch)) {
+            pthread_mutex_lock(&q.lock);
+            write = !atomic_load(&q.failing) && thread_writes();
+            ckpt = ax__crash_db_checkpoint_due(d) && (q.stop ||
+                   ax__sched_spare_core() || atomic_load(&ax__node.nsleeping));
+            pthread_mutex_unlock(&q.lock);
+            if (ckpt)
+                ax__crash_db_checkpoint(d);
+        }
+        pthread_mutex_unlock(&q.db_lock);
+        if (atomic_load(&ax__crash_queued) && !atomic_load(&q.failing))
+            ax__sched_wake_idle(); /* the schedulers' to write now */
         pthread_mutex_lock(&q.lock);
-        settle(rest, batch_tail, n, bytes, l.retry_ms);
-        if (rest && q.stop)
+        if (q.stop && atomic_load(&q.failing))
             break; /* the last attempt failed */
     }
     pthread_mutex_unlock(&q.lock);
+    pthread_mutex_lock(&q.db_lock);
+    q.db = NULL;
+    pthread_mutex_unlock(&q.db_lock);
     ax__crash_db_free(d);
     return NULL;
 }
@@ -409,7 +714,10 @@ int ax__crash_log_open(const char *path)
         free(q.dump_path);
         q.dump_path = dump_path_of(q.path);
     }
-    q.failing = false;
+    atomic_store(&q.failing, false);
+    q.said_failing = false; /* a new database: its own failure is said */
+    q.checkpoint = false;
+    q.first = false;
     q.open = true;
     d = ax__crash_db_new(q.path, q.node, q.node_start, q.dump_path);
     q.has_writer = d && pthread_create(&q.writer, NULL, writer_main, d) == 0;
@@ -426,21 +734,26 @@ int ax__crash_log_open(const char *path)
 
 void ax__crash_log_close(void)
 {
+    struct report *last;
     struct report *r;
-    size_t n;
+    size_t n = 0;
 
     stop_writer();
+    pthread_mutex_lock(&q.db_lock);
     pthread_mutex_lock(&q.lock);
-    r = q.head;
-    n = q.count;
-    q.head = q.tail = NULL;
-    q.count = 0;
-    q.bytes = 0;
+    atomic_store(&q.open, false);
+    while (atomic_load(&q.pushing)) /* a report on its way in */
+        sched_yield();
+    r = take(SIZE_MAX, &last);
+    for (struct report *i = r; i; i = i->next)
+        n++;
+    atomic_store(&ax__crash_queued, 0);
+    atomic_store(&q.bytes, 0);
     q.done += n;
-    q.dropped += n;
-    q.open = false;
+    atomic_fetch_add(&q.dropped, n);
     pthread_cond_broadcast(&q.settled);
     pthread_mutex_unlock(&q.lock);
+    pthread_mutex_unlock(&q.db_lock);
     if (n)
         fprintf(stderr,
                 "ax: crash log: %zu reports could not be written "
@@ -461,15 +774,14 @@ int ax__crash_log_flush(void)
     int err;
 
     pthread_mutex_lock(&q.lock);
-    target = q.accepted;
+    target = atomic_load(&q.accepted);
     /* An attempt under way may have taken its reports before the caller
      * queued its own: wait for the one after it too. */
     enough = q.attempts + (q.busy ? 2 : 1);
     q.retry_now = true;
-    if (q.waiting)
-        pthread_cond_signal(&q.work);
+    pthread_cond_signal(&q.work);
     while (q.has_writer && q.done < target &&
-           !(q.failing && q.attempts >= enough))
+           !(atomic_load(&q.failing) && q.attempts >= enough))
         pthread_cond_wait(&q.settled, &q.lock);
     err = q.done >= target && q.open ? 0 : AX_ESTATE;
     pthread_mutex_unlock(&q.lock);
@@ -492,6 +804,8 @@ void ax__crash_log_set_limits(const struct crash_log_limits *limits)
         l.retry_ms = DEFAULT_RETRY_MS;
     pthread_mutex_lock(&q.lock);
     q.limits = l;
+    atomic_store(&q.max_queued, l.max_queued);
+    atomic_store(&q.max_queued_bytes, l.max_queued_bytes);
     pthread_mutex_unlock(&q.lock);
 }
 
@@ -511,9 +825,9 @@ void ax__crash_log_stats(struct crash_log_stats *out)
 {
     pthread_mutex_lock(&q.lock);
     out->written = q.written;
-    out->queued = q.count;
-    out->dropped = q.dropped;
-    out->failing = q.failing;
+    out->queued = atomic_load(&ax__crash_queued);
+    out->dropped = atomic_load(&q.dropped);
+    out->failing = atomic_load(&q.failing);
     pthread_mutex_unlock(&q.lock);
 }
 

@@ -5,9 +5,25 @@
  *
  * A report is built in the context of the process it is about (the dying
  * process, or the supervisor), where its terms can still be read, and
- * queued as plain text. One writer thread takes the queue and writes it
- * in transactions. So a scheduler never waits on SQLite: queueing a
- * report is a short critical section, nothing more.
+ * queued as plain text, without a lock. One writer at a time takes the
+ * queue and writes it in transactions: a scheduler that has nothing to
+ * run, or the writer thread.
+ *
+ * Why idle schedulers write: with as many schedulers as cores, a writer
+ * thread with work is one thread too many, and the kernel takes a core
+ * from a busy scheduler for one of its time slices (milliseconds) to run
+ * it: every process queued there waits that long (the crash_log_stall
+ * benchmark). A scheduler with nothing to run instead writes a few
+ * reports at a time (one short transaction, HELP_REPORTS) until it has
+ * work again, on a core no process wanted. The writer thread writes when
+ * a core is spare (fewer schedulers than cores, or no node running), when
+ * no scheduler has been idle for STARVE_MS while reports wait (so that
+ * a report reaches the database soon under full load too), when the
+ * queue nears its bounds, and when the log closes; it alone opens the
+ * database, retries a failing one, checkpoints the WAL and writes the
+ * commit that starts the WAL afresh (SQLite syncs then), so a scheduler
+ * never waits for the disk. A scheduler never waits for the writer
+ * either: it only tries the writer's lock.
  *
  * Invariants:
  * - Every report accepted into the queue is either committed to the
@@ -18,7 +34,7 @@
  * - While the database cannot be written (read-only, disk full, locked
  *   past the busy timeout) the reports stay queued, the failure is said
  *   once on stderr, and the writer retries every retry_ms.
- * - The writer alone touches the database connection.
+ * - One writer at a time (q.db_lock) touches the database connection.
  *
  * A node that died of a fault outside any process left a crash dump
  * (dump.h) next to its database (NODE.db: NODE.dump). Opening the log
@@ -107,6 +123,15 @@ void ax__crash_log_stats(struct crash_log_stats *out);
  * run's node_start column. Any thread. */
 char *ax__crash_log_path(int64_t *node_start);
 
+/* Reports in memory, queued or being written: a scheduler with nothing
+ * to run looks at it (ax__crash_log_help). */
+extern _Atomic(size_t) ax__crash_queued;
+
+/* A scheduler with nothing to run writes a few reports in one
+ * transaction, if it can take the writer's lock at once and the database
+ * is open and not failing. True if it wrote any. */
+bool ax__crash_log_help(void);
+
 /*
  * Records the exit of p with reason, if it is abnormal: not normal,
  * shutdown or {shutdown, _}, nor killed while the node is stopping (the
@@ -166,7 +191,8 @@ enum { N_RESTARTS };
 /* One report, as text: fields are NUL-terminated strings after the
  * struct, at the offsets in off (NO_FIELD: SQL NULL). One allocation. */
 struct report {
-    struct report *next; /* in the queue */
+    _Atomic(struct report *) qnext; /* in the queue (log.c) */
+    struct report *next;            /* in a list being written */
     bool sup;            /* fields are sup_field's, else crash_field's */
     bool from_dump;      /* a crash dump's: renamed once committed */
     int64_t time_us;
@@ -218,6 +244,15 @@ void ax__crash_db_prepare(struct crash_db *d);
 struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
                                   const struct crash_log_limits *l, uint64_t *n,
                                   size_t *bytes);
+/* Whether its connection is open and its next commit will not wait for
+ * the disk (a scheduler writes only then; else the writer thread writes
+ * the next commit, which may start the WAL afresh: SQLite syncs that). */
+bool ax__crash_db_ready(const struct crash_db *d);
+/* Whether the WAL has grown enough for a checkpoint, and doing one (the
+ * writer thread's: it waits for the disk). SQLite's own automatic
+ * checkpoint is off. */
+bool ax__crash_db_checkpoint_due(const struct crash_db *d);
+void ax__crash_db_checkpoint(struct crash_db *d);
 /* Why the last write failed. */
 const char *ax__crash_db_error(const struct crash_db *d);
 /* Closes the connection, if open, and frees d. Accepts NULL. */

@@ -79,13 +79,13 @@
 #define BUSY_MS 5000
 #define TXN_MAX 10000 /* reports per transaction */
 /*
- * The writer gives its CPU up (sched_yield) every YIELD_EVERY rows, so a
- * scheduler thread waiting for that CPU waits a hundred microseconds or
- * so, not one of the kernel's time slices (milliseconds): see the
- * crash_log_stall benchmark. Under full load it still gets its fair share
- * (a lower priority would starve it, and the reports with it).
+ * The writer thread, when it writes beside busy schedulers (see log.h),
+ * gives its CPU up (sched_yield) every YIELD_EVERY rows, so a scheduler
+ * thread waiting for that CPU waits a hundred microseconds or so, not
+ * one of the kernel's time slices.
  */
 #define YIELD_EVERY 32
+#define CKPT_FRAMES 1000 /* WAL pages: SQLite's own default */
 #define PENDING_MAX 64     /* supervisor reports awaiting a crash */
 #define PENDING_US 1000000 /* how long one is kept */
 
@@ -184,6 +184,10 @@ struct crash_db {
     int64_t node_start;
     const char *dump_path;
     bool dump_in_txn; /* the transaction holds a crash dump's report */
+    int wal_frames;   /* in the WAL after the last commit */
+    /* The next commit may start the WAL afresh (opened, or checkpointed
+     * since), and SQLite syncs its header then: the writer thread's. */
+    bool wal_restart;
     struct pending pending;
     char err[256]; /* why the last attempt failed */
 };
@@ -309,6 +313,18 @@ static void db_close(struct crash_db *d)
     d->conn = NULL;
 }
 
+/* SQLite's WAL hook: notes the WAL's size after each commit, instead of
+ * checkpointing there (ax__crash_db_checkpoint does). */
+static int wal_noted(void *arg, sqlite3 *conn, const char *db, int frames)
+{
+    struct crash_db *d = arg;
+
+    (void)conn;
+    (void)db;
+    d->wal_frames = frames;
+    return SQLITE_OK;
+}
+
 /* Makes the directories above path (mode 0700), as far as it can: the
  * open that follows says what failed. */
 static void make_parents(const char *path)
@@ -351,6 +367,8 @@ static int db_open(struct crash_db *d)
         snprintf(d->err, sizeof(d->err), "WAL mode refused (%s)", mode);
         goto out_close;
     }
+    sqlite3_wal_hook(d->conn, wal_noted, d);
+    d->wal_restart = true;
     for (unsigned i = 0; i < S_COUNT; i++) {
         rc = sqlite3_prepare_v2(d->conn, stmt_sql[i], -1, &d->stmt[i], NULL);
         if (rc != SQLITE_OK) {
@@ -573,6 +591,7 @@ static int write_txn(struct crash_db *d, struct report *r,
         goto out_rollback;
     if (d->dump_in_txn && d->dump_path)
         retire_dump(d);
+    d->wal_restart = false;
     *next = r;
     return 0;
 out_rollback:
@@ -624,6 +643,27 @@ void ax__crash_db_prepare(struct crash_db *d)
 {
     if (!d->conn)
         db_open(d); /* a failure is the first write's to report */
+}
+
+bool ax__crash_db_ready(const struct crash_db *d)
+{
+    return d->conn != NULL && !d->wal_restart;
+}
+
+bool ax__crash_db_checkpoint_due(const struct crash_db *d)
+{
+    return d->conn && d->wal_frames >= CKPT_FRAMES;
+}
+
+void ax__crash_db_checkpoint(struct crash_db *d)
+{
+    /* A failure (a reader in the way) is retried at the next one; the WAL
+     * keeps every commit meanwhile. */
+    if (d->conn)
+        (void)sqlite3_wal_checkpoint_v2(d->conn, NULL,
+                                        SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    d->wal_frames = 0;
+    d->wal_restart = true;
 }
 
 const char *ax__crash_db_error(const struct crash_db *d)

@@ -29,6 +29,7 @@
 #include "../core/assert.h"
 #include "../core/hash.h"
 #include "../core/tls.h"
+#include "../crash/log.h"
 #include "../proc/registry.h"
 #include "../term/atom.h"
 #include "preempt.h"
@@ -214,6 +215,34 @@ static void wake_one(void)
             return;
         }
     }
+}
+
+void ax__sched_wake_idle(void)
+{
+    if (atomic_load(&ax__node.running))
+        wake_one();
+}
+
+bool ax__sched_spare_core(void)
+{
+    static _Atomic int cpus;
+    struct node *n = &ax__node;
+    int c = atomic_load_explicit(&cpus, memory_order_relaxed);
+
+    if (!c) {
+        cpu_set_t set;
+
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+            c = CPU_COUNT(&set);
+        if (c <= 0)
+            c = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (c <= 0)
+            c = 1;
+        atomic_store_explicit(&cpus, c, memory_order_relaxed);
+    }
+    /* `running` is stored after nscheds is set: read it first. */
+    return !atomic_load(&n->running) || atomic_load(&n->stopping) ||
+           n->nscheds < (unsigned)c;
 }
 
 void ax__sched_enqueue(struct proc *p, bool next)
@@ -509,7 +538,14 @@ static void idle(struct sched *s)
     uint64_t t0 = ax__now_ns();
 
     ax__ptab_flush(&s->freed);
-    sleep_until_work(s);
+    /* Nothing to run: the crash log's reports, a few at a time, until
+     * there is (crash/log.h). */
+    while (atomic_load_explicit(&ax__crash_queued, memory_order_relaxed) &&
+           !any_work(s) && !atomic_load(&ax__node.stopping) &&
+           ax__crash_log_help())
+        ;
+    if (!any_work(s))
+        sleep_until_work(s);
     sched_count(&s->idle_ns, ax__now_ns() - t0);
 }
 

@@ -191,6 +191,11 @@ static inline struct proc *ax__proc_self(void)
 /* Puts a RUNNABLE process on a run queue: the caller's if it is a
  * scheduler (as runnext if `next`), else the global list. */
 void ax__sched_enqueue(struct proc *p, bool next);
+/* Wakes one sleeping scheduler, if a node runs and one sleeps. */
+void ax__sched_wake_idle(void);
+/* Whether a core is spare for another thread: no node runs, or it has
+ * fewer schedulers than the cores this process may use. */
+bool ax__sched_spare_core(void);
 /* Queues p, whose mailbox a push found idle. */
 void ax__sched_wake(struct proc *p);
 /* Pushes m to p's mailbox, queueing p if it was idle. Any thread. */
