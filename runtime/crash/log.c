@@ -96,6 +96,7 @@ static struct {
     uint64_t done; /* of those accepted, committed or dropped */
     uint64_t written;
     uint64_t attempts; /* write attempts finished */
+    uint64_t flush_at; /* the least `done` a flusher waits for */
     struct crash_log_limits limits;
     bool has_writer;
     bool stop;                /* the writer is to write what it can, end */
@@ -119,6 +120,7 @@ static struct {
     .work = PTHREAD_COND_INITIALIZER,
     .settled = PTHREAD_COND_INITIALIZER,
     .db_lock = PTHREAD_MUTEX_INITIALIZER,
+    .flush_at = UINT64_MAX,
     .in = &stub,
     .out = &stub,
     .limits = {DEFAULT_MAX_ROWS, DEFAULT_MAX_AGE_S, DEFAULT_MAX_QUEUED,
@@ -394,7 +396,10 @@ static bool attempt(size_t max)
     say(rest != NULL, ax__crash_db_error(q.db));
     if (rest)
         q.retry_at = after_ms(l.retry_ms);
-    pthread_cond_broadcast(&q.settled);
+    if (rest || q.done >= q.flush_at) { /* not at every attempt */
+        q.flush_at = UINT64_MAX;
+        pthread_cond_broadcast(&q.settled);
+    }
     pthread_mutex_unlock(&q.lock);
     return true;
 }
@@ -781,8 +786,11 @@ int ax__crash_log_flush(void)
     q.retry_now = true;
     pthread_cond_signal(&q.work);
     while (q.has_writer && q.done < target &&
-           !(atomic_load(&q.failing) && q.attempts >= enough))
+           !(atomic_load(&q.failing) && q.attempts >= enough)) {
+        if (target < q.flush_at)
+            q.flush_at = target;
         pthread_cond_wait(&q.settled, &q.lock);
+    }
     err = q.done >= target && q.open ? 0 : AX_ESTATE;
     pthread_mutex_unlock(&q.lock);
     return err;
