@@ -85,6 +85,7 @@ static struct {
                               * spare): a report wakes it */
     _Atomic bool failing;    /* the last attempt failed: the writer
                               * thread's to retry, no scheduler's */
+    _Atomic unsigned pacing; /* supervisors held back (pace) */
     /* Since when reports wait with none written (ax__now_ns). */
     _Atomic uint64_t waiting_since;
     /* Consumer's side, under db_lock. */
@@ -303,15 +304,23 @@ static void pace(void)
 {
     bool wait = pressed(false);
 
+    if (!wait)
+        return;
+    /* A restart loop outruns the idle schedulers: the writer thread
+     * joins in while a supervisor is held back (thread_writes). */
+    atomic_fetch_add(&q.pacing, 1);
     while (wait && !atomic_load(&q.failing)) {
         pthread_mutex_lock(&q.lock);
         wait = q.has_writer;
+        if (wait && atomic_load(&q.waiting))
+            pthread_cond_signal(&q.work);
         pthread_mutex_unlock(&q.lock);
         if (!wait)
             break;
         ax_sleep(PACE_MS);
         wait = pressed(true);
     }
+    atomic_fetch_sub(&q.pacing, 1);
 }
 
 void ax__crash_sup_report(const ax_sup_report_t *report)
@@ -448,10 +457,13 @@ static bool retry_due(void)
 }
 
 /* Whether the writer thread writes now rather than the schedulers: a
- * core is spare, the node is overloaded, or the log closes. Under lock. */
+ * core is spare, a supervisor is held back for the queue (a restart loop:
+ * the database sets the pace, not the schedulers' idle time), the queue
+ * nears its bounds, or the log closes. Under lock. */
 static bool thread_writes(void)
 {
-    return q.stop || ax__sched_spare_core() || past(OVERLOAD_PART);
+    return q.stop || ax__sched_spare_core() || atomic_load(&q.pacing) ||
+           past(OVERLOAD_PART);
 }
 
 /* Whether reports have waited STARVE_MS with none written: no scheduler
