@@ -18,8 +18,9 @@
  * work again, on a core no process wanted. The writer thread writes when
  * a core is spare (fewer schedulers than cores, or no node running), when
  * no scheduler has been idle for STARVE_MS while reports wait (so that
- * a report reaches the database soon under full load too), when the
- * queue nears its bounds, and when the log closes; it alone opens the
+ * a report reaches the database soon under full load too), while a
+ * supervisor is held back for the queue (a restart loop), when the queue
+ * nears its bounds, and when the log closes; it alone opens the
  * database, retries a failing one, checkpoints the WAL and writes the
  * commit that starts the WAL afresh (SQLite syncs then), so a scheduler
  * never waits for the disk. A scheduler never waits for the writer
