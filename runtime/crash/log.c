@@ -202,9 +202,8 @@ static bool reserve(const struct report *r)
     size_t max = atomic_load_explicit(&q.max_queued, memory_order_relaxed);
     size_t max_bytes =
         atomic_load_explicit(&q.max_queued_bytes, memory_order_relaxed);
-    size_t b;
-
     size_t n = atomic_fetch_add(&ax__crash_queued, 1);
+    size_t b;
 
     if (n >= max) {
         atomic_fetch_sub(&ax__crash_queued, 1);
