@@ -62,6 +62,7 @@ static const struct column columns[] = {
 static struct procs {
     struct prow rows[PAGE_MAX];
     size_t n;
+    long rows_top;     /* the offset they were asked for at */
     struct prow prev[PAGE_MAX];
     size_t nprev;
     uint64_t prev_ns;
@@ -153,16 +154,36 @@ static ax_term_t request(struct obs *o)
     return ax_tuple(h, 2, ax_atom("processes"), ax_map_from(h, 5, k, v));
 }
 
+/* The selection follows its process to where the new page has it (a
+ * new order, or its rank changed), as in htop; a process that left the
+ * page leaves the selection where it was. Not when the page moved (the
+ * selection moved past its edge): that one is chosen by position. */
+static void follow(const char *pid, long top)
+{
+    for (size_t i = 0; pid[0] && i < P.n; i++)
+        if (strcmp(P.rows[i].pid, pid) == 0) {
+            P.cur.sel = top + (long)i;
+            return;
+        }
+}
+
 static int procs_refresh(struct obs *o)
 {
     uint64_t now = obs_now_ns();
     double secs = P.prev_ns ? (double)(now - P.prev_ns) / 1e9 : 0;
+    long top = P.cur.top; /* the page asked for */
+    long at = P.cur.sel - top;
+    char selected[sizeof(P.rows[0].pid)] = "";
     ax_term_t page;
     ax_term_t list;
-    int err = obs_req_term(o, request(o), &page);
+    int err;
 
+    if (at >= 0 && at < (long)P.n && P.rows_top == top)
+        memcpy(selected, P.rows[at].pid, sizeof(selected));
+    err = obs_req_term(o, request(o), &page);
     if (err)
         return err;
+    P.rows_top = top;
     P.total = m_int(page, "total");
     list = ax_map_get(page, ax_atom("rows"));
     memcpy(P.prev, P.rows, P.n * sizeof(P.rows[0]));
@@ -171,6 +192,7 @@ static int procs_refresh(struct obs *o)
     P.n = 0;
     for (; ax_is_cons(list) && P.n < PAGE_MAX; list = ax_tail(list))
         row_of(ax_head(list), &P.rows[P.n++], secs);
+    follow(selected, top);
     P.cur.n = P.total;
     cursor_fix(&P.cur, P.page);
     P.have = true;

@@ -28,6 +28,24 @@ wait_for() {
 }
 # The line number of the first line matching $1 on the screen.
 line_of() { screen | grep -n -- "$1" | head -n 1 | cut -d: -f1; }
+# Waits (5 s at most) until the command $@ succeeds.
+wait_until() {
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        if [ $i -ge 100 ]; then
+            echo "never: $*"; screen; exit 1
+        fi
+        sleep 0.05
+    done
+}
+# Whether the rows show bank and kv in name order $1 (asc or desc): the
+# rows of a new order come with the node's next page.
+in_order() {
+    b=$(line_of ' bank '); k=$(line_of ' kv ')
+    [ -n "$b" ] && [ -n "$k" ] || return 1
+    if [ "$1" = asc ]; then [ "$b" -lt "$k" ]; else [ "$b" -gt "$k" ]; fi
+}
 shell() { $AX shell $node -e "$1"; }
 
 $AX run --name $node --path build/examples --db "$dir/crash.db" \
@@ -168,12 +186,21 @@ click "$(col_of 3 NAME)" 3
 wait_for 'sorted by name'
 first=$(screen | sed -n 2p | grep -o 'name [a-z]*')
 click "$(col_of 3 NAME)" 3
-wait_for "sorted by name $( [ "$first" = 'name asc' ] && echo desc || echo asc)"
+order=$( [ "$first" = 'name asc' ] && echo desc || echo asc)
+wait_for "sorted by name $order"
+wait_until in_order $order
 row=$(line_of ' kv ')
 kv=$(screen | sed -n "${row}p" | grep -o '<[0-9.]*>')
 click 3 "$row"
 mouse 65 3 "$row"
 mouse 64 3 "$row"
+t send-keys -t s Enter
+wait_for "Process $kv"
+t send-keys -t s Escape
+# The selection follows its process into the new order, as in htop.
+wait_for 'PID .*NAME'
+t send-keys -t s I
+wait_until in_order $( [ "$order" = asc ] && echo desc || echo asc)
 t send-keys -t s Enter
 wait_for "Process $kv"
 t send-keys -t s Escape
