@@ -39,12 +39,12 @@ wait_until() {
         sleep 0.05
     done
 }
-# Whether the rows show bank and kv in name order $1 (asc or desc): the
-# rows of a new order come with the node's next page.
+# Whether the rows show the names $1 and $2 in order $3 (asc or desc):
+# the rows of a new order come with the node's next page.
 in_order() {
-    b=$(line_of ' bank '); k=$(line_of ' kv ')
-    [ -n "$b" ] && [ -n "$k" ] || return 1
-    if [ "$1" = asc ]; then [ "$b" -lt "$k" ]; else [ "$b" -gt "$k" ]; fi
+    a=$(line_of " $1 "); b=$(line_of " $2 ")
+    [ -n "$a" ] && [ -n "$b" ] || return 1
+    if [ "$3" = asc ]; then [ "$a" -lt "$b" ]; else [ "$a" -gt "$b" ]; fi
 }
 shell() { $AX shell $node -e "$1"; }
 
@@ -102,10 +102,10 @@ wait_for 'sorted by reds_per_s desc'
 # Sort by name (four columns left of REDS), ascending then descending.
 t send-keys -t s '<' '<' '<'
 wait_for 'sorted by name asc'
-[ "$(line_of ' bank ')" -lt "$(line_of ' segv ')" ] || { echo "asc:"; screen; exit 1; }
+wait_until in_order bank segv asc
 t send-keys -t s I
 wait_for 'sorted by name desc'
-[ "$(line_of ' bank ')" -gt "$(line_of ' segv ')" ] || { echo "desc:"; screen; exit 1; }
+wait_until in_order bank segv desc
 
 # --- Process detail, and an action that asks first -----------------------
 t send-keys -t s / obs_probe Enter
@@ -188,7 +188,7 @@ first=$(screen | sed -n 2p | grep -o 'name [a-z]*')
 click "$(col_of 3 NAME)" 3
 order=$( [ "$first" = 'name asc' ] && echo desc || echo asc)
 wait_for "sorted by name $order"
-wait_until in_order $order
+wait_until in_order bank kv $order
 row=$(line_of ' kv ')
 kv=$(screen | sed -n "${row}p" | grep -o '<[0-9.]*>')
 click 3 "$row"
@@ -200,7 +200,7 @@ t send-keys -t s Escape
 # The selection follows its process into the new order, as in htop.
 wait_for 'PID .*NAME'
 t send-keys -t s I
-wait_until in_order $( [ "$order" = asc ] && echo desc || echo asc)
+wait_until in_order bank kv $( [ "$order" = asc ] && echo desc || echo asc)
 t send-keys -t s Enter
 wait_for "Process $kv"
 t send-keys -t s Escape
