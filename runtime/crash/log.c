@@ -73,8 +73,8 @@ static struct {
     pthread_cond_t settled; /* flushers wait for writes here */
     /* Producers' side: the last report appended. */
     _Atomic(struct report *) in;
-    _Atomic unsigned pushing; /* processes between `open` and the push */
-    _Atomic size_t bytes;     /* of the reports counted in ax__crash_queued */
+    _Atomic unsigned pushing;  /* processes between `open` and the push */
+    _Atomic size_t bytes;      /* of the reports counted in ax__crash_queued */
     _Atomic uint64_t accepted; /* reports ever queued */
     _Atomic uint64_t dropped;
     _Atomic size_t max_queued; /* limits.max_queued, for the producers */
@@ -100,15 +100,15 @@ static struct {
     uint64_t flush_at; /* the least `done` a flusher waits for */
     struct crash_log_limits limits;
     bool has_writer;
-    bool stop;                /* the writer is to write what it can, end */
-    bool busy;                /* a writer is in an attempt */
-    bool retry_now;           /* a flusher waits: retry a failing write */
-    bool said_failing;        /* what stderr was last told */
-    bool checkpoint;          /* a scheduler found one due */
+    bool stop;                 /* the writer is to write what it can, end */
+    bool busy;                 /* a writer is in an attempt */
+    bool retry_now;            /* a flusher waits: retry a failing write */
+    bool said_failing;         /* what stderr was last told */
+    bool checkpoint;           /* a scheduler found one due */
     uint64_t checkpoint_asked; /* when (ax__now_ns) */
-    bool first;               /* a scheduler found the database closed or
-                               * its WAL to start afresh: the thread's */
-    struct timespec retry_at; /* when failing: the next attempt */
+    bool first;                /* a scheduler found the database closed or
+                                * its WAL to start afresh: the thread's */
+    struct timespec retry_at;  /* when failing: the next attempt */
     pthread_t writer;
     char *path;                    /* the open log's database */
     char *dump_path;               /* its node's crash dump, or NULL */
@@ -329,7 +329,8 @@ void ax__crash_sup_report(const ax_sup_report_t *report)
         pace();
 }
 
-/* --- Writing --------------------------------------------------------------- */
+/* --- Writing ---------------------------------------------------------------
+ */
 
 /* Says once on stderr that the database cannot be written, or that it
  * can again. Under lock. */
@@ -443,7 +444,8 @@ bool ax__crash_log_help(void)
     return wrote;
 }
 
-/* --- The writer thread ------------------------------------------------------ */
+/* --- The writer thread ------------------------------------------------------
+ */
 
 static bool retry_due(void)
 {
@@ -492,9 +494,10 @@ static bool thread_attempts(void)
  * the log closes. Under lock. */
 static bool checkpoint_allowed(void)
 {
-    return ax__sched_spare_core() ||
-           atomic_load(&ax__node.nsleeping) > 0 || q.stop ||
-           ax__now_ns() - q.checkpoint_asked >= (uint64_t)CKPT_WAIT_MS * 1000000;
+    return ax__sched_spare_core() || atomic_load(&ax__node.nsleeping) > 0 ||
+           q.stop ||
+           ax__now_ns() - q.checkpoint_asked >=
+               (uint64_t)CKPT_WAIT_MS * 1000000;
 }
 
 /* Waits until the writer thread has something to do: false when it is
@@ -568,8 +571,9 @@ static void *writer_main(void *arg)
         while (write && attempt(batch)) {
             pthread_mutex_lock(&q.lock);
             write = !atomic_load(&q.failing) && thread_writes();
-            ckpt = ax__crash_db_checkpoint_due(d) && (q.stop ||
-                   ax__sched_spare_core() || atomic_load(&ax__node.nsleeping));
+            ckpt = ax__crash_db_checkpoint_due(d) &&
+                   (q.stop || ax__sched_spare_core() ||
+                    atomic_load(&ax__node.nsleeping));
             pthread_mutex_unlock(&q.lock);
             if (ckpt)
                 ax__crash_db_checkpoint(d);

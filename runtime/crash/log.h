@@ -194,10 +194,10 @@ enum { N_RESTARTS };
 struct report {
     _Atomic(struct report *) qnext; /* in the queue (log.c) */
     struct report *next;            /* in a list being written */
-    bool sup;            /* fields are sup_field's, else crash_field's */
-    bool from_dump;      /* a crash dump's: renamed once committed */
+    bool sup;       /* fields are sup_field's, else crash_field's */
+    bool from_dump; /* a crash dump's: renamed once committed */
     int64_t time_us;
-    int64_t node_start;  /* the run it is about; 0: the log's own */
+    int64_t node_start; /* the run it is about; 0: the log's own */
     int64_t num[N_COUNT];
     size_t size; /* of the block, for the queue's bound */
     uint32_t off[CF_COUNT];

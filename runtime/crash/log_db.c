@@ -85,7 +85,7 @@
  * one of the kernel's time slices.
  */
 #define YIELD_EVERY 32
-#define CKPT_FRAMES 1000 /* WAL pages: SQLite's own default */
+#define CKPT_FRAMES 1000   /* WAL pages: SQLite's own default */
 #define PENDING_MAX 64     /* supervisor reports awaiting a crash */
 #define PENDING_US 1000000 /* how long one is kept */
 
