@@ -45,9 +45,10 @@
 /* Past 1/OVERLOAD_PART of its bounds the queue is near dropping reports:
  * the writer thread writes beside the schedulers, whatever it costs them. */
 #define OVERLOAD_PART 2
-/* Reports an idle scheduler writes at a time, in one transaction (a few
- * hundred microseconds): it looks for work between two. */
-#define HELP_REPORTS 64
+/* Reports an idle scheduler writes at a time, in one transaction (about
+ * a millisecond): it looks for work between two. Fewer would cost more
+ * commits; and the scheduler had nothing to run. */
+#define HELP_REPORTS 256
 /* Reports the writer thread writes between two looks at its flags. */
 #define THREAD_BATCH 10000
 /* With reports waiting and no scheduler idle for STARVE_MS, the writer

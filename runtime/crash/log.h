@@ -13,9 +13,9 @@
  * thread with work is one thread too many, and the kernel takes a core
  * from a busy scheduler for one of its time slices (milliseconds) to run
  * it: every process queued there waits that long (the crash_log_stall
- * benchmark). A scheduler with nothing to run instead writes a few
- * reports at a time (one short transaction, HELP_REPORTS) until it has
- * work again, on a core no process wanted. The writer thread writes when
+ * benchmark). A scheduler with nothing to run instead writes reports,
+ * one transaction of HELP_REPORTS at a time, until it has work again,
+ * on a core no process wanted. The writer thread writes when
  * a core is spare (fewer schedulers than cores, or no node running), when
  * no scheduler has been idle for STARVE_MS while reports wait (so that
  * a report reaches the database soon under full load too), while a
