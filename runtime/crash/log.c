@@ -197,8 +197,8 @@ static struct report *take(size_t max, struct report **last)
 }
 
 /* Counts r in the queue's bounds; false (and nothing counted) if it
- * does not fit. */
-static bool reserve(const struct report *r)
+ * does not fit. *first: the queue was empty. */
+static bool reserve(const struct report *r, bool *first)
 {
     size_t max = atomic_load_explicit(&q.max_queued, memory_order_relaxed);
     size_t max_bytes =
@@ -210,6 +210,7 @@ static bool reserve(const struct report *r)
         atomic_fetch_sub(&ax__crash_queued, 1);
         return false;
     }
+    *first = n == 0;
     if (n == 0)
         atomic_store_explicit(&q.waiting_since, ax__now_ns(),
                               memory_order_relaxed);
@@ -241,12 +242,14 @@ static bool pressed(bool easing)
  * sure someone writes it. */
 static void enqueue(struct report *r)
 {
+    bool first = false;
+    bool self_write;
     bool fits;
 
     /* `pushing` keeps ax__crash_log_close from draining the queue between
      * this look at `open` and the push (seq_cst, as there). */
     atomic_fetch_add(&q.pushing, 1);
-    fits = r && atomic_load(&q.open) && reserve(r);
+    fits = r && atomic_load(&q.open) && reserve(r, &first);
     if (fits) {
         push(r);
         atomic_fetch_add_explicit(&q.accepted, 1, memory_order_relaxed);
@@ -261,19 +264,22 @@ static void enqueue(struct report *r)
     /* seq_cst: the push before the look at `waiting`, as the writer
      * thread's store of `waiting` before its look at the queue. */
     atomic_thread_fence(memory_order_seq_cst);
+    self_write = atomic_load_explicit(&q.self_write, memory_order_relaxed);
+    /* The writer thread is told when it is to write, and of the first
+     * report of a burst: it then looks every RECHECK_MS whether the
+     * reports starve (STARVE_MS). */
     if (atomic_load_explicit(&q.waiting, memory_order_relaxed) &&
-        (atomic_load_explicit(&q.self_write, memory_order_relaxed) ||
-         past(OVERLOAD_PART))) {
+        (self_write || first || past(OVERLOAD_PART))) {
         pthread_mutex_lock(&q.lock);
         pthread_cond_signal(&q.work);
         pthread_mutex_unlock(&q.lock);
-    } else if (atomic_load_explicit(&ax__node.nsleeping,
-                                    memory_order_relaxed)) {
-        /* A sleeping scheduler writes it. One that is just going to
-         * sleep may miss it: then the writer thread writes it within
-         * STARVE_MS. */
-        ax__sched_wake_idle();
     }
+    /* Else a sleeping scheduler writes it. One that is just going to
+     * sleep may miss it: then the writer thread writes it, within
+     * STARVE_MS. */
+    if (!self_write &&
+        atomic_load_explicit(&ax__node.nsleeping, memory_order_relaxed))
+        ax__sched_wake_idle();
 }
 
 /* normal, shutdown, {shutdown, _}; and killed while the node stops. */
