@@ -153,7 +153,7 @@ void fr_tail(struct frame *f, enum role r, const char *text, int width,
         fr_add(f, r, "%s", text);
         return;
     }
-    if ((size_t)width <= ndots) {
+    if ((size_t)width < ndots) { /* not even the ellipsis fits */
         fr_add(f, r, "%.*s", width, "...");
         return;
     }

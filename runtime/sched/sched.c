@@ -538,14 +538,18 @@ static void idle(struct sched *s)
     uint64_t t0 = ax__now_ns();
 
     ax__ptab_flush(&s->freed);
-    /* Nothing to run: the crash log's reports, a few at a time, until
-     * there is (crash/log.h). */
+    /* Nothing to run: the crash log's reports, a transaction at a time,
+     * until there is (crash/log.h). sleep_until_work looks for work
+     * itself. */
     while (atomic_load_explicit(&ax__crash_queued, memory_order_relaxed) &&
-           !any_work(s) && !atomic_load(&ax__node.stopping) &&
-           ax__crash_log_help())
-        ;
-    if (!any_work(s))
-        sleep_until_work(s);
+           !atomic_load(&ax__node.stopping)) {
+        if (any_work(s))
+            goto out;
+        if (!ax__crash_log_help())
+            break;
+    }
+    sleep_until_work(s);
+out:
     sched_count(&s->idle_ns, ax__now_ns() - t0);
 }
 
