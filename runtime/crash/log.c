@@ -45,9 +45,10 @@
 /* Past 1/OVERLOAD_PART of its bounds the queue is near dropping reports:
  * the writer thread writes beside the schedulers, whatever it costs them. */
 #define OVERLOAD_PART 2
-/* Reports an idle scheduler writes at a time, in one transaction (about
- * a millisecond): it looks for work between two. Fewer would cost more
- * commits; and the scheduler had nothing to run. */
+/* Reports an idle scheduler writes at most in one transaction (about a
+ * millisecond); it stops between two rows, and commits, as soon as it has
+ * something to do again (crash_db_writer). Fewer would cost more commits;
+ * and the scheduler had nothing to run. */
 #define HELP_REPORTS 256
 /* Reports the writer thread writes between two looks at its flags. */
 #define THREAD_BATCH 10000
@@ -370,31 +371,28 @@ static struct timespec after_ms(unsigned ms)
     return t;
 }
 
-/* One attempt: writes up to max reports, in transactions. What it could
- * not write goes back to the front; the counters are settled and the
- * flushers told. False if there was nothing to write. Under db_lock, with
- * q.db open or to open (the writer thread's). */
-static bool attempt(size_t max)
+/* One attempt: writes up to max reports, in transactions, as w says.
+ * What it did not write goes back to the front; the counters are settled
+ * and the flushers told. False if there was nothing to write. Under
+ * db_lock, with q.db open or to open (the writer thread's). */
+static bool attempt(size_t max, const struct crash_db_writer *w)
 {
     struct crash_log_limits l;
     struct report *last;
     struct report *rest;
-    struct report *list;
     uint64_t n = 0;
     size_t bytes = 0;
+    bool failed;
 
-    list = take(max, &last);
-    if (!list)
+    rest = take(max, &last);
+    if (!rest)
         return false;
     pthread_mutex_lock(&q.lock);
     l = q.limits;
     q.busy = true;
     pthread_mutex_unlock(&q.lock);
-    rest = ax__crash_db_write(q.db, list, &l, &n, &bytes);
+    failed = ax__crash_db_write(q.db, &rest, &l, w, &n, &bytes) != 0;
     if (rest) {
-        last = rest;
-        while (last->next)
-            last = last->next;
         last->next = q.retry;
         q.retry = rest;
     }
@@ -408,11 +406,11 @@ static bool attempt(size_t max)
     q.written += n;
     q.busy = false;
     q.attempts++;
-    atomic_store(&q.failing, rest != NULL);
-    say(rest != NULL, ax__crash_db_error(q.db));
-    if (rest)
+    atomic_store(&q.failing, failed);
+    say(failed, ax__crash_db_error(q.db));
+    if (failed)
         q.retry_at = after_ms(l.retry_ms);
-    if (rest || q.done >= q.flush_at) { /* not at every attempt */
+    if (failed || q.done >= q.flush_at) { /* not at every attempt */
         q.flush_at = UINT64_MAX;
         pthread_cond_broadcast(&q.settled);
     }
@@ -420,8 +418,9 @@ static bool attempt(size_t max)
     return true;
 }
 
-bool ax__crash_log_help(void)
+bool ax__crash_log_help(bool (*busy)(void *arg), void *arg)
 {
+    struct crash_db_writer w = {.enough = busy, .arg = arg};
     bool wrote = false;
     bool ckpt = false;
     bool first = false;
@@ -431,7 +430,7 @@ bool ax__crash_log_help(void)
         pthread_mutex_trylock(&q.db_lock) != 0)
         return false;
     if (q.db && ax__crash_db_ready(q.db) && !atomic_load(&q.failing)) {
-        wrote = attempt(HELP_REPORTS);
+        wrote = attempt(HELP_REPORTS, &w);
         ckpt = ax__crash_db_checkpoint_due(q.db);
     } else if (q.db && !atomic_load(&q.failing)) {
         first = true;
@@ -547,6 +546,7 @@ static bool wait_for_work(void)
 /* The writer thread; arg is its database handle, which it frees. */
 static void *writer_main(void *arg)
 {
+    static const struct crash_db_writer thread = {.yield = true};
     struct crash_db *d = arg;
 
     pthread_setname_np(pthread_self(), "ax-crashlog"); /* for top, perf */
@@ -572,10 +572,10 @@ static void *writer_main(void *arg)
         /* The commit that opens the database or starts the WAL afresh
          * waits for the disk: the thread writes it, a slice's worth. */
         if ((ckpt || first) && !write && !atomic_load(&q.failing))
-            attempt(HELP_REPORTS);
+            attempt(HELP_REPORTS, &thread);
         /* While it is the thread's to write, it writes on; then the
          * schedulers take over. */
-        while (write && attempt(batch)) {
+        while (write && attempt(batch, &thread)) {
             pthread_mutex_lock(&q.lock);
             write = !atomic_load(&q.failing) && thread_writes();
             ckpt = ax__crash_db_checkpoint_due(d) &&

@@ -14,11 +14,12 @@
  * from a busy scheduler for one of its time slices (milliseconds) to run
  * it: every process queued there waits that long (the crash_log_stall
  * benchmark). A scheduler with nothing to run instead writes reports,
- * one transaction of HELP_REPORTS at a time, until it has work again,
- * on a core no process wanted. The writer thread writes when
- * a core is spare (fewer schedulers than cores, or no node running), when
- * no scheduler has been idle for STARVE_MS while reports wait (so that
- * a report reaches the database soon under full load too), while a
+ * on a core no process wanted, up to HELP_REPORTS in a transaction; it
+ * stops between two rows, and commits what it wrote, as soon as it has
+ * work again (a process to run or steal, or a timer due). The writer thread
+ * writes when a core is spare (fewer schedulers than cores, or no node
+ * running), when no scheduler has been idle for STARVE_MS while reports wait
+ * (so that a report reaches the database soon under full load too), while a
  * supervisor is held back for the queue (a restart loop), when the queue
  * nears its bounds, and when the log closes; it alone opens the
  * database, retries a failing one, checkpoints the WAL and writes the
@@ -128,10 +129,11 @@ char *ax__crash_log_path(int64_t *node_start);
  * to run looks at it (ax__crash_log_help). */
 extern _Atomic(size_t) ax__crash_queued;
 
-/* A scheduler with nothing to run writes a few reports in one
+/* A scheduler with nothing to run writes some reports in one
  * transaction, if it can take the writer's lock at once and the database
- * is open and not failing. True if it wrote any. */
-bool ax__crash_log_help(void);
+ * is open and not failing; it stops between two rows as soon as
+ * busy(arg) says it has something to run. True if it wrote any. */
+bool ax__crash_log_help(bool (*busy)(void *arg), void *arg);
 
 /*
  * Records the exit of p with reason, if it is abnormal: not normal,
@@ -223,7 +225,7 @@ struct report *ax__crash_sup_report_new(const ax_sup_report_t *s);
 struct fault_dump;
 struct report *ax__crash_dump_report_new(const struct fault_dump *d);
 
-/* log_db.c: the database, for the writer thread only. */
+/* log_db.c: the database, for whoever holds the writer's lock (log.c). */
 struct crash_db;
 
 /* A handle on the database at path, whose rows name node and node_start
@@ -232,19 +234,30 @@ struct crash_db;
  * once its report is committed. NULL when memory runs out. */
 struct crash_db *ax__crash_db_new(const char *path, const char *node,
                                   int64_t node_start, const char *dump_path);
-/*
- * Writes the list r, opening the database first if it is not open;
- * returns what it could not write (NULL if all) and adds the count and
- * bytes of what it wrote, and freed, to *n and *bytes. On a failure
- * ax__crash_db_error says why and the connection is closed: the next
- * call reopens it.
- */
 /* Opens d's database and makes its schema now, so that readers find the
  * tables before the first report (errors wait for the first write). */
 void ax__crash_db_prepare(struct crash_db *d);
-struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
-                                  const struct crash_log_limits *l, uint64_t *n,
-                                  size_t *bytes);
+/* Who writes, as ax__crash_db_write asks. */
+struct crash_db_writer {
+    /* Asked between two rows (at least one is written): true ends the
+     * write there, what is in the transaction committed. NULL: never. */
+    bool (*enough)(void *arg);
+    void *arg;
+    bool yield; /* give the CPU up every few rows (a thread beside busy
+                 * schedulers) */
+};
+
+/*
+ * Writes the list *list, opening the database first if it is not open;
+ * *list is left at what was not written (NULL if all: w->enough may stop
+ * it early), and the count and bytes of what was written, and freed, are
+ * added to *n and *bytes. -1 on a failure: ax__crash_db_error says why
+ * and the connection is closed; the next call reopens it.
+ */
+int ax__crash_db_write(struct crash_db *d, struct report **list,
+                       const struct crash_log_limits *l,
+                       const struct crash_db_writer *w, uint64_t *n,
+                       size_t *bytes);
 /* Whether its connection is open and its next commit will not wait for
  * the disk (a scheduler writes only then; else the writer thread writes
  * the next commit, which may start the WAL afresh: SQLite syncs that). */

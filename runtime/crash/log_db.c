@@ -80,9 +80,9 @@
 #define TXN_MAX 10000 /* reports per transaction */
 /*
  * The writer thread, when it writes beside busy schedulers (see log.h),
- * gives its CPU up (sched_yield) every YIELD_EVERY rows, so a scheduler
- * thread waiting for that CPU waits a hundred microseconds or so, not
- * one of the kernel's time slices.
+ * gives its CPU up (sched_yield) every YIELD_EVERY rows (crash_db_writer
+ * yield), so a scheduler thread waiting for that CPU waits a hundred
+ * microseconds or so, not one of the kernel's time slices.
  */
 #define YIELD_EVERY 32
 #define CKPT_FRAMES 1000   /* WAL pages: SQLite's own default */
@@ -572,17 +572,22 @@ static int prune(struct crash_db *d, const struct crash_log_limits *l)
 
 /*
  * Writes up to TXN_MAX reports from r in one transaction, with pruning;
- * *next gets the first report not in it. Nothing is written on failure.
+ * *next gets the first report not in it. Between two rows, w->enough may
+ * end the transaction early (it is committed). Nothing is written on
+ * failure.
  */
 static int write_txn(struct crash_db *d, struct report *r,
-                     const struct crash_log_limits *l, struct report **next)
+                     const struct crash_log_limits *l,
+                     const struct crash_db_writer *w, struct report **next)
 {
     unsigned n = 0;
 
     if (step(d, S_BEGIN))
         return -1;
     for (; r && n < TXN_MAX; r = r->next, n++) {
-        if (n % YIELD_EVERY == YIELD_EVERY - 1)
+        if (n && w->enough && w->enough(w->arg))
+            break;
+        if (w->yield && n % YIELD_EVERY == YIELD_EVERY - 1)
             (void)sched_yield(); /* cannot fail on Linux */
         if (r->sup ? insert_sup(d, r) : insert_crash(d, r))
             goto out_rollback;
@@ -600,29 +605,34 @@ out_rollback:
     return -1;
 }
 
-struct report *ax__crash_db_write(struct crash_db *d, struct report *r,
-                                  const struct crash_log_limits *l, uint64_t *n,
-                                  size_t *bytes)
+int ax__crash_db_write(struct crash_db *d, struct report **list,
+                       const struct crash_log_limits *l,
+                       const struct crash_db_writer *w, uint64_t *n,
+                       size_t *bytes)
 {
+    struct report *r = *list;
     struct report *next;
 
     if (!d->conn && db_open(d))
-        return r;
+        return -1;
     while (r) {
-        if (write_txn(d, r, l, &next)) {
+        if (write_txn(d, r, l, w, &next)) {
             db_close(d);
-            return r;
+            return -1;
         }
         while (r != next) {
             struct report *done = r;
 
             r = r->next;
+            *list = r;
             *n += 1;
             *bytes += done->size;
             free(done);
         }
+        if (r && w->enough && w->enough(w->arg))
+            break;
     }
-    return NULL;
+    return 0;
 }
 
 struct crash_db *ax__crash_db_new(const char *path, const char *node,

@@ -532,20 +532,33 @@ static void poll_timers(struct sched *s, bool now)
     ax__timers_poll(s, ax__now_ms());
 }
 
+/* Whether s has something to do after all: a process to run, or a timer
+ * due. */
+static bool work_came(struct sched *s)
+{
+    return any_work(s) || ax__wheel_next_deadline(&s->wheel) <= ax__now_ms() ||
+           atomic_load_explicit(&ax__node.stopping, memory_order_relaxed);
+}
+
+/* What the crash log's writing asks between two rows (crash/log.h). */
+static bool writing_stops(void *arg)
+{
+    return work_came(arg);
+}
+
 /* Sleeps until woken or the next timer; counts the time as idle. */
 static void idle(struct sched *s)
 {
     uint64_t t0 = ax__now_ns();
 
     ax__ptab_flush(&s->freed);
-    /* Nothing to run: the crash log's reports, a transaction at a time,
-     * until there is (crash/log.h). sleep_until_work looks for work
-     * itself. */
-    while (atomic_load_explicit(&ax__crash_queued, memory_order_relaxed) &&
-           !atomic_load(&ax__node.stopping)) {
-        if (any_work(s))
+    /* Nothing to run: the crash log's reports, until there is something
+     * to do, which it notices between two rows (crash/log.h).
+     * sleep_until_work looks for work itself. */
+    while (atomic_load_explicit(&ax__crash_queued, memory_order_relaxed)) {
+        if (work_came(s))
             goto out;
-        if (!ax__crash_log_help())
+        if (!ax__crash_log_help(writing_stops, s))
             break;
     }
     sleep_until_work(s);

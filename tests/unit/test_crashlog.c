@@ -633,6 +633,62 @@ Test(crashlog, a_report_is_written_while_every_scheduler_is_busy,
     stop_node();
 }
 
+/* --- Timers while a scheduler writes -------------------------------------- */
+
+#define BACKLOG 20000
+#define WAKEUPS_WANTED 20
+
+static _Atomic int64_t backlog_wakeups;
+
+/* Crashes BACKLOG processes, then sleeps a millisecond at a time while
+ * their reports are being written, counting its wakeups. */
+static void backlog_root(ax_term_t arg)
+{
+    int64_t n = 0;
+
+    (void)arg;
+    for (int i = 0; i < BACKLOG; i++) {
+        CHECK(ax_spawn(exit_with, A("backlog"), NULL) == 0);
+        if (i % BATCH == BATCH - 1)
+            ax_yield();
+    }
+    wait_alone();
+    while (atomic_load(&ax__crash_queued) > 0) {
+        ax_sleep(1);
+        n++;
+    }
+    atomic_store(&backlog_wakeups, n);
+}
+
+/* One scheduler and one core: the scheduler writes the reports itself
+ * whenever it has nothing to run, and a timer that comes due meanwhile
+ * (the root's sleep) stops the writing between two rows. It used to be
+ * noticed only once the whole backlog was written (a few wakeups, at
+ * the writer thread's checkpoints, against a hundred or so). */
+Test(crashlog, timers_fire_while_a_scheduler_writes, .timeout = 120)
+{
+    struct crash_log_limits l = {.max_rows = 10 * BACKLOG};
+    cpu_set_t one;
+    sqlite3 *db;
+
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    ax__crash_log_set_limits(&l);
+    run_and_flush_on(backlog_root, 1);
+    cr_assert_geq(atomic_load(&backlog_wakeups), WAKEUPS_WANTED,
+                  "the root woke %lld times while the backlog was written",
+                  (long long)atomic_load(&backlog_wakeups));
+    db = open_db(db_path);
+    cr_assert_eq(query_int(db,
+                           "SELECT count(*) FROM crash"
+                           " WHERE reason = 'backlog'",
+                           NULL),
+                 BACKLOG);
+    close_db(db);
+    stop_node();
+}
+
 /* --- A database that cannot be written ------------------------------------ */
 
 static void fifty_crashes(ax_term_t arg)
