@@ -255,8 +255,9 @@ ax_term_t ax__ref_term(ax_heap_t *h, uint64_t n);
  * its stack is dropped and its next activation runs the handler loop. */
 _Noreturn void ax__proc_become_handler(struct proc *p, ax_handler_fn fn,
                                        ax_term_t state);
-/* Called as a process exits, before its heap goes (set by the node
- * layer: the module layer leaves the code, the crash log records it). */
+/* Called as a process exits, before its links and monitors hear of it
+ * and its heap goes (set by the node layer: the module layer leaves the
+ * code, the crash log records it). */
 extern void (*ax__exit_hook)(struct proc *p, ax_term_t reason);
 /* Removes p's monitor n (and with flush a 'DOWN' already received for
  * it), as ax_demonitor. In p's context. */

@@ -455,13 +455,15 @@ _Noreturn void ax__proc_exit(struct proc *p, ax_term_t reason)
     ax__proc_lock(p);
     atomic_store(&p->state, PS_EXITING);
     ax__proc_unlock(p);
+    /* Before anyone hears of the exit: whoever gets its 'DOWN' or 'EXIT'
+     * finds its crash report queued (a flush then covers it). */
+    if (ax__exit_hook)
+        ax__exit_hook(p, r);
     answer_closed(p, self);
     notify_links_and_monitors(p, self, r);
     if (p->name != AX_NONE)
         ax__registry_remove(p->name, self);
     ax__timeout_clear(p);
-    if (ax__exit_hook)
-        ax__exit_hook(p, r);
     ax__node_note_exit(self, r);
     ax__proc_clear(p);
     ax__sched_leave(p, OUT_EXIT, false);
