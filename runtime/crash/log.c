@@ -418,9 +418,105 @@ static bool attempt(size_t max, const struct crash_db_writer *w)
     return true;
 }
 
+/* --- The idle class ----------------------------------------------------------
+ *
+ * A scheduler writes reports in the kernel's idle class (SCHED_IDLE), so
+ * that its core still counts as free: a thread that wakes elsewhere on the
+ * machine (another program's, the kernel's) goes there rather than onto a
+ * core where a scheduler runs processes, and takes it at once (log.h).
+ * Only where the process may leave that class again: an unprivileged
+ * thread may not (it needs CAP_SYS_NICE, or an RLIMIT_NICE of 20 or more:
+ * `ulimit -e 20`), and a scheduler must not stay there. A thread made
+ * for the purpose tries it once, as the log first opens.
+ */
+
+static _Atomic bool idle_class;
+static pthread_once_t idle_class_once = PTHREAD_ONCE_INIT;
+
+static bool fair_policy(int policy)
+{
+    return policy == SCHED_OTHER || policy == SCHED_BATCH;
+}
+
+static void *idle_class_try(void *arg)
+{
+    struct sched_param none = {0};
+    int policy = sched_getscheduler(0);
+
+    *(bool *)arg = fair_policy(policy) &&
+                   sched_setscheduler(0, SCHED_IDLE, &none) == 0 &&
+                   sched_setscheduler(0, policy, &none) == 0;
+    return NULL;
+}
+
+static void idle_class_find(void)
+{
+    pthread_t t;
+    bool ok = false;
+
+    if (pthread_create(&t, NULL, idle_class_try, &ok) == 0 &&
+        pthread_join(t, NULL) == 0)
+        atomic_store(&idle_class, ok);
+}
+
+bool ax__crash_log_idle_class(void)
+{
+    pthread_once(&idle_class_once, idle_class_find);
+    return atomic_load(&idle_class);
+}
+
+/* A scheduler's writing in the idle class: its own policy, to go back to
+ * (-1: it is not in the idle class), and what it asks between two rows. */
+struct idle_write {
+    int policy;
+    bool (*busy)(void *arg);
+    void *arg;
+};
+
+static void idle_class_enter(struct idle_write *iw)
+{
+    struct sched_param none = {0};
+    int policy;
+
+    iw->policy = -1;
+    if (!atomic_load_explicit(&idle_class, memory_order_relaxed))
+        return;
+    policy = sched_getscheduler(0);
+    if (fair_policy(policy) && sched_setscheduler(0, SCHED_IDLE, &none) == 0)
+        iw->policy = policy;
+}
+
+static void idle_class_leave(struct idle_write *iw)
+{
+    struct sched_param none = {0};
+
+    if (iw->policy < 0)
+        return;
+    if (sched_setscheduler(0, iw->policy, &none) != 0 &&
+        atomic_exchange(&idle_class, false))
+        fprintf(stderr,
+                "ax: crash log: a scheduler cannot leave the idle class: "
+                "%s; reports are written at normal priority from now on\n",
+                strerror(errno));
+    iw->policy = -1;
+}
+
+/* Work came: back to its own class at once, for the commit too (the
+ * idle class waits for every other thread on its core). */
+static bool idle_write_stops(void *arg)
+{
+    struct idle_write *iw = arg;
+
+    if (!iw->busy(iw->arg))
+        return false;
+    idle_class_leave(iw);
+    return true;
+}
+
 bool ax__crash_log_help(bool (*busy)(void *arg), void *arg)
 {
-    struct crash_db_writer w = {.enough = busy, .arg = arg};
+    struct idle_write iw = {.policy = -1, .busy = busy, .arg = arg};
+    struct crash_db_writer w = {.enough = idle_write_stops, .arg = &iw};
     bool wrote = false;
     bool ckpt = false;
     bool first = false;
@@ -430,7 +526,9 @@ bool ax__crash_log_help(bool (*busy)(void *arg), void *arg)
         pthread_mutex_trylock(&q.db_lock) != 0)
         return false;
     if (q.db && ax__crash_db_ready(q.db) && !atomic_load(&q.failing)) {
+        idle_class_enter(&iw);
         wrote = attempt(HELP_REPORTS, &w);
+        idle_class_leave(&iw);
         ckpt = ax__crash_db_checkpoint_due(q.db);
     } else if (q.db && !atomic_load(&q.failing)) {
         first = true;
@@ -722,6 +820,7 @@ int ax__crash_log_open(const char *path)
     char *p;
     int err;
 
+    (void)ax__crash_log_idle_class(); /* before a scheduler writes */
     pthread_mutex_lock(&q.lock);
     is_open = q.open;
     pthread_mutex_unlock(&q.lock);

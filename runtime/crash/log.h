@@ -16,7 +16,10 @@
  * benchmark). A scheduler with nothing to run instead writes reports,
  * on a core no process wanted, up to HELP_REPORTS in a transaction; it
  * stops between two rows, and commits what it wrote, as soon as it has
- * work again (a process to run or steal, or a timer due). The writer thread
+ * work again (a process to run or steal, or a timer due). Where the process
+ * may leave it again, it writes in the kernel's idle class (log.c): its
+ * core still counts as free, so another program's thread that wakes goes
+ * there, not onto a core where a scheduler runs processes. The writer thread
  * writes when a core is spare (fewer schedulers than cores, or no node
  * running), when no scheduler has been idle for STARVE_MS while reports wait
  * (so that a report reaches the database soon under full load too), while a
@@ -124,6 +127,10 @@ void ax__crash_log_stats(struct crash_log_stats *out);
  * if the log is not open (or memory ran out); *node_start gets this
  * run's node_start column. Any thread. */
 char *ax__crash_log_path(int64_t *node_start);
+
+/* Whether the schedulers write reports in the kernel's idle class (the
+ * process may leave it again: log.c). Found once. Any thread. */
+bool ax__crash_log_idle_class(void);
 
 /* Reports in memory, queued or being written: a scheduler with nothing
  * to run looks at it (ax__crash_log_help). */

@@ -8,7 +8,9 @@
  * Each test writes to a database in a fresh directory of its own, read
  * back here with SQLite directly.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -686,6 +688,71 @@ Test(crashlog, timers_fire_while_a_scheduler_writes, .timeout = 120)
                            NULL),
                  BACKLOG);
     close_db(db);
+    stop_node();
+}
+
+/* How many threads of this process are in the kernel's idle class. */
+static int threads_in_idle_class(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' &&
+            sched_getscheduler((pid_t)atoi(e->d_name)) == SCHED_IDLE)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static _Atomic bool sampling;
+static _Atomic int idle_class_seen;
+
+/* Looks every 200 us, while the node runs, for a thread in the idle
+ * class (a scheduler writing reports). */
+static void *sample_idle_class(void *arg)
+{
+    struct timespec pause = {0, 200000};
+
+    (void)arg;
+    while (atomic_load(&sampling)) {
+        int n = threads_in_idle_class();
+
+        if (n > atomic_load(&idle_class_seen))
+            atomic_store(&idle_class_seen, n);
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+/* The scheduler writes the backlog in the idle class where the process
+ * may leave it again (as root, here and in CI), and is back in its own
+ * class once it has something to do; never, where it may not. */
+Test(crashlog, a_scheduler_writes_in_the_idle_class, .timeout = 120)
+{
+    struct crash_log_limits l = {.max_rows = 10 * BACKLOG};
+    pthread_t sampler;
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    ax__crash_log_set_limits(&l);
+    atomic_store(&sampling, true);
+    cr_assert_eq(pthread_create(&sampler, NULL, sample_idle_class, NULL), 0);
+    run_and_flush_on(backlog_root, 1);
+    atomic_store(&sampling, false);
+    cr_assert_eq(pthread_join(sampler, NULL), 0);
+    if (ax__crash_log_idle_class())
+        cr_assert_eq(atomic_load(&idle_class_seen), 1,
+                     "threads seen in the idle class: %d",
+                     atomic_load(&idle_class_seen));
+    else
+        cr_assert_eq(atomic_load(&idle_class_seen), 0);
+    cr_assert_eq(threads_in_idle_class(), 0);
     stop_node();
 }
 
