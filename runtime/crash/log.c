@@ -299,8 +299,14 @@ static bool is_clean(ax_term_t reason)
 
 void ax__crash_report(struct proc *p, ax_term_t reason)
 {
-    if (!is_clean(reason))
+    if (is_clean(reason))
+        return;
+    /* A closed log keeps nothing: the report is not even built (enqueue
+     * counts it dropped, as it would after building it). */
+    if (atomic_load_explicit(&q.open, memory_order_relaxed))
         enqueue(ax__crash_report_new(p, reason));
+    else
+        atomic_fetch_add_explicit(&q.dropped, 1, memory_order_relaxed);
 }
 
 /* Holds the calling process back while the queue is past its high-water

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../code/module.h"
+#include "../term/scan.h"
 #include "dump.h"
 #include "fault.h"
 
@@ -119,13 +120,22 @@ static void field_text(struct builder *b, unsigned f, const char *s, size_t n)
     end_field(b);
 }
 
-/* Appends t printed, bounded to about max_chars. */
+/* Appends t printed, bounded to about max_chars. A plain atom (the
+ * commonest reason) is its text, as ax_format prints it, without the
+ * printer's buffer. */
 static void put_term(struct builder *b, ax_term_t t, size_t max_chars)
 {
     ax_format_opts_t o = {
         .max_depth = 16, .max_width = 32, .max_chars = max_chars};
     size_t n;
-    char *s = ax_format(t, &o, &n);
+    const char *a = ax_is_atom(t) ? ax_atom_text(t, &n) : NULL;
+    char *s;
+
+    if (a && n <= max_chars && ax__scan_is_bare_atom(a, n)) {
+        put(b, a, n);
+        return;
+    }
+    s = ax_format(t, &o, &n);
 
     if (!s) {
         b->failed = true;
@@ -159,14 +169,33 @@ static void field_atom(struct builder *b, unsigned f, ax_term_t atom)
         field_text(b, f, s, n);
 }
 
+/* Writes v in decimal ending just before end; returns where it starts. */
+static char *decimal(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* "<N.I.S>", as ax_format prints a pid; by hand, not snprintf: a crash
+ * storm prints three a report, in the dying process (the time its
+ * scheduler's other processes wait). */
 static void put_pid(struct builder *b, ax_term_t pid)
 {
     char s[64];
-    int n = snprintf(s, sizeof(s), "<%u.%llu.%llu>", pid_node(pid),
-                     (unsigned long long)pid_number(pid),
-                     (unsigned long long)pid_serial(pid));
+    char *end = s + sizeof(s);
+    char *p = end;
 
-    put(b, s, (size_t)n);
+    *--p = '>';
+    p = decimal(p, pid_serial(pid));
+    *--p = '.';
+    p = decimal(p, pid_number(pid));
+    *--p = '.';
+    p = decimal(p, pid_node(pid));
+    *--p = '<';
+    put(b, p, (size_t)(end - p));
 }
 
 /* A pid's text; anything that is not a pid is NULL. */
