@@ -242,6 +242,7 @@ static void mixed_exits(ax_term_t arg)
     ax_exit_signal(pid, A("kill"));
     wait_down(ref);
     note_pid(1, pid);
+    note_pid(2, spawn_and_wait(exit_with, A("Bad Thing")));
 }
 
 Test(crashlog, abnormal_exits_only)
@@ -250,9 +251,10 @@ Test(crashlog, abnormal_exits_only)
 
     run_and_flush(mixed_exits);
     db = open_db(db_path);
-    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 2);
+    cr_assert_eq(query_int(db, "SELECT count(*) FROM crash", NULL), 3);
     assert_crash_field(db, pid_text[0], "reason", "{boom, 1}");
     assert_crash_field(db, pid_text[1], "reason", "killed");
+    assert_crash_field(db, pid_text[2], "reason", "'Bad Thing'");
     close_db(db);
     stop_node();
 }
