@@ -301,8 +301,8 @@ void ax__crash_report(struct proc *p, ax_term_t reason)
 {
     if (is_clean(reason))
         return;
-    /* A closed log keeps nothing: the report is not even built (enqueue
-     * counts it dropped, as it would after building it). */
+    /* A closed log keeps nothing: the report is not even built, only
+     * counted dropped, as enqueue would. */
     if (atomic_load_explicit(&q.open, memory_order_relaxed))
         enqueue(ax__crash_report_new(p, reason));
     else

@@ -146,8 +146,8 @@ bool ax__crash_log_help(bool (*busy)(void *arg), void *arg);
  * Records the exit of p with reason, if it is abnormal: not normal,
  * shutdown or {shutdown, _}, nor killed while the node is stopping (the
  * node's own stop is no crash). Builds the report from p's fields and
- * queues it, or counts it dropped (a closed log builds none). In p's context, from the exit path,
- * before p leaves its module version.
+ * queues it, or counts it dropped (a closed log builds none). In p's
+ * context, from the exit path, before p leaves its module version.
  */
 void ax__crash_report(struct proc *p, ax_term_t reason);
 

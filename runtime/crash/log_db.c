@@ -624,11 +624,11 @@ int ax__crash_db_write(struct crash_db *d, struct report **list,
             struct report *done = r;
 
             r = r->next;
-            *list = r;
             *n += 1;
             *bytes += done->size;
             free(done);
         }
+        *list = r;
         if (r && w->enough && w->enough(w->arg))
             break;
     }

@@ -532,18 +532,15 @@ static void poll_timers(struct sched *s, bool now)
     ax__timers_poll(s, ax__now_ms());
 }
 
-/* Whether s has something to do after all: a process to run, or a timer
- * due. */
-static bool work_came(struct sched *s)
+/* Whether scheduler arg has something to do after all: a process to run,
+ * or a timer due. The crash log's writing asks it between two rows
+ * (crash/log.h). */
+static bool work_came(void *arg)
 {
+    struct sched *s = arg;
+
     return any_work(s) || ax__wheel_next_deadline(&s->wheel) <= ax__now_ms() ||
            atomic_load_explicit(&ax__node.stopping, memory_order_relaxed);
-}
-
-/* What the crash log's writing asks between two rows (crash/log.h). */
-static bool writing_stops(void *arg)
-{
-    return work_came(arg);
 }
 
 /* Sleeps until woken or the next timer; counts the time as idle. */
@@ -558,7 +555,7 @@ static void idle(struct sched *s)
     while (atomic_load_explicit(&ax__crash_queued, memory_order_relaxed)) {
         if (work_came(s))
             goto out;
-        if (!ax__crash_log_help(writing_stops, s))
+        if (!ax__crash_log_help(work_came, s))
             break;
     }
     sleep_until_work(s);

@@ -664,6 +664,17 @@ static void backlog_root(ax_term_t arg)
     atomic_store(&backlog_wakeups, n);
 }
 
+/* Keeps this test's threads (and the node's, made after) on the core it
+ * runs on: with one scheduler, no core is spare for the writer thread. */
+static void pin_to_this_core(void)
+{
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+}
+
 /* One scheduler and one core: the scheduler writes the reports itself
  * whenever it has nothing to run, and a timer that comes due meanwhile
  * (the root's sleep) stops the writing between two rows. It used to be
@@ -672,12 +683,9 @@ static void backlog_root(ax_term_t arg)
 Test(crashlog, timers_fire_while_a_scheduler_writes, .timeout = 120)
 {
     struct crash_log_limits l = {.max_rows = 10 * BACKLOG};
-    cpu_set_t one;
     sqlite3 *db;
 
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    pin_to_this_core();
     ax__crash_log_set_limits(&l);
     run_and_flush_on(backlog_root, 1);
     cr_assert_geq(atomic_load(&backlog_wakeups), WAKEUPS_WANTED,
@@ -737,11 +745,8 @@ Test(crashlog, a_scheduler_writes_in_the_idle_class, .timeout = 120)
 {
     struct crash_log_limits l = {.max_rows = 10 * BACKLOG};
     pthread_t sampler;
-    cpu_set_t one;
 
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    pin_to_this_core();
     ax__crash_log_set_limits(&l);
     atomic_store(&sampling, true);
     cr_assert_eq(pthread_create(&sampler, NULL, sample_idle_class, NULL), 0);
