@@ -11,7 +11,8 @@
  *
  * Then, within one period at a high intensity, the cost of the last
  * 1,000 of 100,000 restarts over that of the first 1,000: it must not
- * grow with the restarts already made (restart_late_vs_early, about 1).
+ * grow with the restarts already made (restart_late_vs_early, at most
+ * about 1).
  *
  * Last, the reports the database lacks: the rows of the crash and
  * supervisor_report tables against the restarts made, plus any the log

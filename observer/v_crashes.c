@@ -255,9 +255,11 @@ int crashdb_report(struct obs *o, int64_t id,
         rc = sqlite3_bind_int64(st, 1, id);
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
             const unsigned char *t = sqlite3_column_text(st, i);
 
-            field(sqlite3_column_name(st, i), t ? (const char *)t : "");
+            if (strcmp(name, "pid_key") != 0) /* pid again, for an index */
+                field(name, t ? (const char *)t : "");
         }
     else
         rc = SQLITE_NOTFOUND;

@@ -27,8 +27,9 @@
 
 /* The schema versions this command reads (PRAGMA user_version): a
  * column newer than the database reads as NULL. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define SCHEMA_OLDEST 1
+#define KEYED_SINCE 3 /* crash.pid_key, which crash_pid indexes */
 #define BUSY_MS 5000
 #define DEFAULT_LIMIT 50
 
@@ -39,6 +40,7 @@ struct query {
     int64_t since_us;
     const char *module;
     char pid[64];
+    int64_t pid_key; /* the schema's S * 2^28 + N; -1: another node's */
     const char *name;
     const char *reason;
     long long limit; /* 0: every report */
@@ -166,6 +168,9 @@ static int set_pid(struct query *q, const char *arg)
         strcmp(s + used, close) != 0 || s[0] < '0' || s[0] > '9')
         return bad_value("--pid", arg, "a pid such as <0.42.0>");
     snprintf(q->pid, sizeof(q->pid), "<%lu.%lu.%lu>", a, b, c);
+    q->pid_key = a == 0 && b < (1ul << 28) && c < (1ul << 24)
+                     ? (int64_t)(c << 28 | b)
+                     : -1;
     return 0;
 }
 
@@ -376,6 +381,8 @@ static void build_select(const struct query *q, char *sql, size_t size,
         {" AND id = ?", NULL, q->id, q->id > 0},
         {" AND time >= ?", NULL, q->since_us, q->has_since},
         {" AND module = ?", q->module, 0, q->module != NULL},
+        {" AND pid_key = ?", NULL, q->pid_key,
+         q->pid[0] != '\0' && q->version >= KEYED_SINCE},
         {" AND pid = ?", q->pid, 0, q->pid[0] != '\0'},
         {" AND name = ?", q->name, 0, q->name != NULL},
         {" AND instr(reason, ?) > 0", q->reason, 0, q->reason != NULL},

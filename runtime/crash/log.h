@@ -221,6 +221,15 @@ static inline const char *report_field(const struct report *r, unsigned f)
     return r->off[f] == NO_FIELD ? NULL : (const char *)r + r->off[f];
 }
 
+/* The crash log's key of the pid of number n and serial s (its columns
+ * pid_key and child_key): serial first, so that it grows as processes
+ * are spawned (log_db.c). */
+static inline int64_t ax__crash_pid_key(uint64_t n, uint64_t s)
+{
+    return (int64_t)((s & PID_SERIAL_MAX) << PID_NUMBER_BITS |
+                     (n & PID_NUMBER_MAX));
+}
+
 /* Microseconds since the Unix epoch. */
 int64_t ax__crash_now_us(void);
 

@@ -21,7 +21,8 @@
  *
  * One report whole: every column of its row in the crash table (see
  * ax(1), CRASH LOG) under the column's name, text as binaries, NULL as
- * []; {error, noproc} for an id that names no report.
+ * [], but pid_key (the pid again, as the index's key); {error, noproc}
+ * for an id that names no report.
  */
 #include "node.h"
 
@@ -36,17 +37,30 @@
 #define BUSY_MS 1000
 #define SETTLE_MS 500
 
-static const char select_sql[] =
-    "SELECT id, time, pid, name, module, version, reason FROM crash"
-    " WHERE (?1 IS NULL OR time >= ?1)"
-    " AND (?2 IS NULL OR (pid = ?2 AND node_start = ?6))"
-    " AND (?3 IS NULL OR name = ?3 OR module = ?3)"
-    " AND (?4 IS NULL OR instr(reason, ?4) > 0)"
-    " AND (?7 IS NULL OR (supervisor = ?7 AND node_start = ?6))"
-    " AND (?8 IS NULL OR child_id = ?8)"
-    " ORDER BY id DESC LIMIT ?5";
+/* A pid is found through its key (?9) from schema version 3 on, as
+ * the writer keeps the log; by its text in an older log the node could
+ * not write to. */
+#define SELECT_SQL(pid_is)                                                     \
+    "SELECT id, time, pid, name, module, version, reason FROM crash"           \
+    " WHERE (?1 IS NULL OR time >= ?1)"                                        \
+    " AND (?2 IS NULL OR (" pid_is " AND node_start = ?6))"                    \
+    " AND (?3 IS NULL OR name = ?3 OR module = ?3)"                            \
+    " AND (?4 IS NULL OR instr(reason, ?4) > 0)"                               \
+    " AND (?7 IS NULL OR (supervisor = ?7 AND node_start = ?6))"               \
+    " AND (?8 IS NULL OR child_id = ?8)"                                       \
+    " ORDER BY id DESC LIMIT ?5"
+#define KEYED_SINCE 3 /* the schema version with pid_key */
+#define KEY_PARAM 9
 
-static const char one_sql[] = "SELECT * FROM crash WHERE id = ?1";
+static const char *const select_sql[2] = {
+    SELECT_SQL("pid = ?2"),
+    SELECT_SQL("pid_key = ?9 AND pid = ?2"),
+};
+
+static const char *const one_sql[2] = {
+    "SELECT * FROM crash WHERE id = ?1",
+    "SELECT * FROM crash WHERE id = ?1",
+};
 
 static ax_term_t A(const char *name)
 {
@@ -85,7 +99,12 @@ static bool bind_filters(sqlite3_stmt *st, ax_term_t opts)
             return false;
         sqlite3_bind_int64(st, 1, n);
     }
-    if (!bind_printed(st, 2, ax_map_get(opts, A("pid")), true) ||
+    v = ax_map_get(opts, A("pid"));
+    if (v != AX_NONE && ax_is_pid(v) &&
+        sqlite3_bind_parameter_count(st) >= KEY_PARAM)
+        sqlite3_bind_int64(st, KEY_PARAM,
+                           ax__crash_pid_key(pid_number(v), pid_serial(v)));
+    if (!bind_printed(st, 2, v, true) ||
         !bind_printed(st, 7, ax_map_get(opts, A("supervisor")), true) ||
         !bind_printed(st, 8, ax_map_get(opts, A("child_id")), false))
         return false;
@@ -170,10 +189,26 @@ static void settle(void)
     }
 }
 
-/* Opens the node's log read-only and prepares sql on it: SQLITE_OK, or
- * an error (SQLITE_CANTOPEN: no log is open). *db is closed by the
- * caller, whatever the result. */
-static int open_log(const char *sql, sqlite3 **db, sqlite3_stmt **st,
+/* The schema version of the log open at db; 0 if it cannot be read. */
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Opens the node's log read-only and prepares sql[1] on it, or sql[0]
+ * if its schema is older than KEYED_SINCE: SQLITE_OK, or an error
+ * (SQLITE_CANTOPEN: no log is open). *db is closed by the caller,
+ * whatever the result. */
+static int open_log(const char *const sql[2], sqlite3 **db, sqlite3_stmt **st,
                     int64_t *node_start)
 {
     char *path = ax__crash_log_path(node_start);
@@ -186,7 +221,8 @@ static int open_log(const char *sql, sqlite3 **db, sqlite3_stmt **st,
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(*db, BUSY_MS);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(*db, sql, -1, st, NULL);
+        rc = sqlite3_prepare_v2(*db, sql[schema_version(*db) >= KEYED_SINCE],
+                                -1, st, NULL);
     free(path);
     return rc;
 }
@@ -222,11 +258,13 @@ static ax_term_t whole_row(ax_heap_t *h, sqlite3_stmt *st)
     ax_term_t map = ax_map_new(h);
 
     for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
         ax_term_t v = sqlite3_column_type(st, i) == SQLITE_INTEGER
                           ? ax_int(h, sqlite3_column_int64(st, i))
                           : text_col(h, st, i);
 
-        map = ax_map_put(h, map, A(sqlite3_column_name(st, i)), v);
+        if (strcmp(name, "pid_key") != 0)
+            map = ax_map_put(h, map, A(name), v);
     }
     return map;
 }

@@ -122,6 +122,16 @@ static long long query_int(sqlite3 *db, const char *sql, const char *param)
     return atoll(buf);
 }
 
+/* The key the schema gives pid text "<0.N.S>" (ax(1)): S * 2^28 + N. */
+static long long pid_key_of(const char *pid)
+{
+    unsigned long long n;
+    unsigned long long s;
+
+    cr_assert_eq(sscanf(pid, "<0.%llu.%llu>", &n, &s), 2, "%s", pid);
+    return (long long)(s * 268435456 + n);
+}
+
 /* Column col of the crash row of pid. */
 static void crash_field(sqlite3 *db, const char *col, const char *pid,
                         char *buf, size_t size)
@@ -340,6 +350,9 @@ Test(crashlog, report_fields)
     cr_assert_gt(
         query_int(db, "SELECT time FROM crash WHERE pid = ?", pid_text[1]),
         (long long)(time(NULL) - 60) * 1000000);
+    cr_assert_eq(
+        query_int(db, "SELECT pid_key FROM crash WHERE pid = ?", pid_text[1]),
+        pid_key_of(pid_text[1]));
     assert_crash_field(db, pid_text[2], "state", "{counter, 7}");
     assert_crash_field(db, pid_text[2], "reason", "told_to");
     assert_crash_field(db, pid_text[3], "reason", "{signal, sigsegv, 0}");
@@ -497,6 +510,11 @@ Test(crashlog, supervisor_reports)
     assert_crash_field(db, pid_text[1], "supervisor", pid_text[0]);
     assert_crash_field(db, pid_text[1], "child_id", "w");
     assert_crash_field(db, pid_text[1], "restarts", "1");
+    cr_assert_eq(query_int(db,
+                           "SELECT child_key FROM supervisor_report"
+                           " WHERE child_pid = ?",
+                           pid_text[1]),
+                 pid_key_of(pid_text[1]));
     query(db, "SELECT event FROM supervisor_report WHERE child_pid = ?",
           pid_text[3], out, sizeof(out));
     cr_assert_str_eq(out, "give_up");
@@ -926,7 +944,7 @@ Test(crashlog, default_path_and_node_name)
                            " WHERE node = 'alpha'",
                            NULL),
                  1);
-    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 2);
+    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 3);
     query(db, "PRAGMA journal_mode", NULL, path, sizeof(path));
     cr_assert_str_eq(path, "wal");
     close_db(db);
@@ -1003,7 +1021,7 @@ static long long wait_for_rows(long long n)
         if (access(db_path, F_OK) != 0)
             continue;
         db = open_db(db_path);
-        if (query_int(db, "PRAGMA user_version", NULL) == 2)
+        if (query_int(db, "PRAGMA user_version", NULL) == 3)
             seen = query_int(db, "SELECT count(*) FROM crash", NULL);
         close_db(db);
     }
@@ -1139,8 +1157,8 @@ Test(crashlog, a_fatal_faults_dump_is_imported_once, .timeout = 60)
 
 /* --- An older schema ------------------------------------------------------ */
 
-/* Version 1, as its writer made it (less the indexes), with a row
- * recent enough not to be pruned. */
+/* Version 1, as its writer made it, with a row of each table recent
+ * enough not to be pruned. */
 static const char schema_v1[] =
     "CREATE TABLE crash (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " time INTEGER NOT NULL, node TEXT NOT NULL, node_start INTEGER NOT NULL,"
@@ -1155,10 +1173,16 @@ static const char schema_v1[] =
     " supervisor TEXT NOT NULL, sup_name TEXT, event TEXT NOT NULL,"
     " child_id TEXT, child_pid TEXT, new_pid TEXT, reason TEXT,"
     " restarts INTEGER NOT NULL);"
+    "CREATE INDEX crash_pid ON crash (pid);"
+    "CREATE INDEX supervisor_report_child ON supervisor_report (child_pid);"
     "INSERT INTO crash (time, node, node_start, pid, reason, mailbox_len,"
     " reductions, heap_words)"
     " VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000000, 'old', 1,"
-    " '<0.1.0>', 'old', 0, 0, 0);"
+    " '<0.12.3>', 'old', 0, 0, 0);"
+    "INSERT INTO supervisor_report (time, node, node_start, supervisor,"
+    " event, child_pid, restarts)"
+    " VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000000, 'old', 1,"
+    " '<0.1.0>', 'restart', '<0.7.250>', 1);"
     "PRAGMA user_version = 1;";
 
 static void crash_once(ax_term_t arg)
@@ -1169,6 +1193,7 @@ static void crash_once(ax_term_t arg)
 
 Test(crashlog, a_version_1_database_is_migrated)
 {
+    char buf[256];
     sqlite3 *db;
 
     cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
@@ -1176,12 +1201,31 @@ Test(crashlog, a_version_1_database_is_migrated)
     close_db(db);
     run_and_flush(crash_once);
     db = open_db(db_path);
-    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 2);
+    cr_assert_eq(query_int(db, "PRAGMA user_version", NULL), 3);
     cr_assert_eq(query_int(db,
                            "SELECT count(*) FROM crash WHERE dump IS NULL AND"
                            " reason IN ('old', 'new')",
                            NULL),
                  2);
+    /* Version 3: the pids' keys, for the rows before it too, and the
+     * indexes on them. */
+    cr_assert_eq(
+        query_int(db, "SELECT pid_key FROM crash WHERE pid = ?", "<0.12.3>"),
+        pid_key_of("<0.12.3>"));
+    query(db, "SELECT pid FROM crash WHERE reason = 'new'", NULL, buf,
+          sizeof(buf));
+    cr_assert_eq(query_int(db, "SELECT pid_key FROM crash WHERE pid = ?", buf),
+                 pid_key_of(buf));
+    cr_assert_eq(query_int(db, "SELECT child_key FROM supervisor_report", NULL),
+                 pid_key_of("<0.7.250>"));
+    query(db, "SELECT sql FROM sqlite_master WHERE name = 'crash_pid'", NULL,
+          buf, sizeof(buf));
+    cr_assert(strstr(buf, "(pid_key)"), "%s", buf);
+    query(db,
+          "SELECT sql FROM sqlite_master"
+          " WHERE name = 'supervisor_report_child'",
+          NULL, buf, sizeof(buf));
+    cr_assert(strstr(buf, "(child_key)"), "%s", buf);
     close_db(db);
     stop_node();
 }

@@ -460,6 +460,8 @@ Test(node, crashes_of_a_supervised_child)
     ax_term_t first;
     ax_term_t second;
     ax_term_t list;
+    char want[64];
+    char *text;
 
     first = w_pid();
     rq1("{call, '$1', crash, 1000}.", first);
@@ -474,6 +476,13 @@ Test(node, crashes_of_a_supervised_child)
     is(ax_map_get(ax_head(list), ax_atom("reason")), "\"crashed_in_call\"");
     cr_assert_eq(ax_list_length(child_crashes(sup, "v", 0)), 0);
     is(rq("{crashes, #{supervisor => notapid}}."), "{error,badarg}");
+    /* By pid (its key, schema version 3): that process's crash alone. */
+    list = ok(rq1("{crashes, #{pid => '$1'}}.", second));
+    cr_assert_eq(ax_list_length(list), 1);
+    text = ax_format(second, NULL, NULL);
+    snprintf(want, sizeof(want), "\"%s\"", text);
+    free(text);
+    is(ax_map_get(ax_head(list), ax_atom("pid")), want);
 }
 
 /* {gc, Pid}: a handler (a gen_server) collects at its next wait, a body
