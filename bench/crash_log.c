@@ -14,10 +14,22 @@
  *                           longer one watches, the likelier a rare
  *                           gap): what the log adds to the stall is the
  *                           difference (target: none)
+ *   crash_log_stall_spare_busy
+ *                           the same storm with the log closed, and a
+ *                           thread spinning in the kernel's idle class
+ *                           (SCHED_IDLE) meanwhile, watched as long:
+ *                           what the pair suffers on this machine when
+ *                           the core the schedulers leave idle is used
+ *                           at the lowest priority there is, for
+ *                           anything. The log writes its reports on that
+ *                           core (log.h): its stall is to be compared
+ *                           with this one too
  *
  * Each run starts a node on a fresh database in a temporary directory.
  * Medians of RUNS runs.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +50,10 @@ static uint64_t watch_ns; /* how long the run with reports watched */
 static atomic_bool stop_ping;
 static atomic_bool ping_done;
 static _Atomic(uint64_t) max_gap_ns;
+static atomic_bool stop_spin;
+
+/* What a run does beside the storm and the pair. */
+enum mode { LOG, CLOSED, SPARE_BUSY };
 
 static void exit_with(ax_term_t reason)
 {
@@ -109,21 +125,39 @@ static void fail(const char *what)
     exit(1);
 }
 
-/* One storm on a fresh node and database, with the crash log open or
- * not; *rate gets the reports persisted per second, *stall_us the
- * pair's longest gap. */
-static void run(bool log, int n, double *rate, double *stall_us)
+/* Spins in the idle class until told to stop. */
+static void *spinner(void *arg)
 {
+    struct sched_param none = {0};
+    volatile uint64_t spins = 0;
+
+    (void)arg;
+    if (sched_setscheduler(0, SCHED_IDLE, &none) != 0)
+        fail("SCHED_IDLE");
+    while (!atomic_load_explicit(&stop_spin, memory_order_relaxed))
+        spins++;
+    return NULL;
+}
+
+/* One storm on a fresh node and database, as mode says; *rate gets the
+ * reports persisted per second, *stall_us the pair's longest gap. */
+static void run(enum mode mode, int n, double *rate, double *stall_us)
+{
+    bool log = mode == LOG;
+    pthread_t spin;
     char path[512];
     uint64_t end;
 
     snprintf(path, sizeof(path), "%s/run%d.db", dir, n);
     atomic_store(&stop_ping, false);
     atomic_store(&ping_done, false);
+    atomic_store(&stop_spin, false);
     if (ax_crash_log_set_path(path) || ax_node_start(NULL))
         fail("starting a node");
     if (!log)
         ax__crash_log_close();
+    if (mode == SPARE_BUSY && pthread_create(&spin, NULL, spinner, NULL))
+        fail("pthread_create");
     if (ax_node_run(root, ax_atom("boom"), NULL) != 0)
         fail("the storm");
     if (log && ax__crash_log_flush() != 0)
@@ -134,6 +168,9 @@ static void run(bool log, int n, double *rate, double *stall_us)
             usleep(1000);
     else
         watch_ns = end - storm_start_ns;
+    atomic_store(&stop_spin, true);
+    if (mode == SPARE_BUSY)
+        pthread_join(spin, NULL);
     atomic_store_explicit(&stop_ping, true, memory_order_release);
     while (!atomic_load_explicit(&ping_done, memory_order_acquire))
         usleep(100);
@@ -148,7 +185,7 @@ static void clean(void)
     static const char *const suffixes[] = {"", "-wal", "-shm"};
     char path[512];
 
-    for (int n = 0; n < 2 * RUNS; n++)
+    for (int n = 0; n < 3 * RUNS; n++)
         for (size_t i = 0; i < 3; i++) {
             snprintf(path, sizeof(path), "%s/run%d.db%s", dir, n, suffixes[i]);
             unlink(path);
@@ -162,6 +199,7 @@ int main(void)
     double rate[RUNS];
     double stall[RUNS];
     double without[RUNS];
+    double spare_busy[RUNS];
     double ignored;
 
     snprintf(dir, sizeof(dir), "%s/ax-bench-crash-log-XXXXXX",
@@ -169,12 +207,15 @@ int main(void)
     if (!mkdtemp(dir))
         fail("mkdtemp");
     for (int r = 0; r < RUNS; r++) {
-        run(true, 2 * r, &rate[r], &stall[r]);
-        run(false, 2 * r + 1, &ignored, &without[r]);
+        run(LOG, 3 * r, &rate[r], &stall[r]);
+        run(CLOSED, 3 * r + 1, &ignored, &without[r]);
+        run(SPARE_BUSY, 3 * r + 2, &ignored, &spare_busy[r]);
     }
     clean();
     printf("crash_log %.0f reports/s\n", bench_median(rate, RUNS));
     printf("crash_log_stall %.0f us\n", bench_median(stall, RUNS));
     printf("crash_log_stall_without %.0f us\n", bench_median(without, RUNS));
+    printf("crash_log_stall_spare_busy %.0f us\n",
+           bench_median(spare_busy, RUNS));
     return 0;
 }

@@ -19,7 +19,11 @@
  * work again (a process to run or steal, or a timer due). Where the process
  * may leave it again, it writes in the kernel's idle class (log.c): its
  * core still counts as free, so another program's thread that wakes goes
- * there, not onto a core where a scheduler runs processes. The writer thread
+ * there, not onto a core where a scheduler runs processes (where the
+ * kernel looks for a free core: on a busy machine it may not). The spare
+ * core is used all the same, and a small machine feels it: the benchmark
+ * compares with a thread that only spins in the idle class (bench/
+ * crash_log.c, crash_log_stall_spare_busy). The writer thread
  * writes when a core is spare (fewer schedulers than cores, or no node
  * running), when no scheduler has been idle for STARVE_MS while reports wait
  * (so that a report reaches the database soon under full load too), while a
