@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../core/thread.h"
 #include "../proc/mailbox.h"
 
 #ifndef AX_INCLUDE_DIR
@@ -391,7 +392,10 @@ static void *job_main(void *arg)
 {
     struct job *j = arg;
     char *text = NULL;
-    int err = run_job(j, &text);
+    int err;
+
+    ax__name_thread("ax-compile");
+    err = run_job(j, &text);
 
     reply(j, err, text);
     ax__free(text);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../core/alloc.h"
+#include "../core/thread.h"
 #include "../proc/mailbox.h"
 #include "../sched/sched.h"
 
@@ -246,6 +247,7 @@ static void *watch_main(void *arg)
     struct pollfd fds[2] = {{w.ifd, POLLIN, 0}, {w.efd, POLLIN, 0}};
 
     (void)arg;
+    ax__name_thread("ax-watch");
     for (;;) {
         int n = poll(fds, 2, next_timeout());
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/thread.h"
 #include "../term/atom.h"
 #include "dump.h"
 
@@ -659,7 +660,7 @@ static void *writer_main(void *arg)
     static const struct crash_db_writer thread = {.yield = true};
     struct crash_db *d = arg;
 
-    pthread_setname_np(pthread_self(), "ax-crashlog"); /* for top, perf */
+    ax__name_thread("ax-crashlog");
     pthread_mutex_lock(&q.db_lock);
     ax__crash_db_prepare(d);
     q.db = d;

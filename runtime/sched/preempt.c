@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "../core/alloc.h"
+#include "../core/thread.h"
 #include "preempt_arch.h"
 #include "sched.h"
 
@@ -322,6 +323,7 @@ static void *watchdog(void *arg)
     struct node *n = &ax__node;
 
     (void)arg;
+    ax__name_thread("ax-watchdog");
     pthread_mutex_lock(&wd.lock);
     while (!wd.stop) {
         uint64_t now = ax__now_ns();

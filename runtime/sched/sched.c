@@ -28,6 +28,7 @@
 #include "../core/alloc.h"
 #include "../core/assert.h"
 #include "../core/hash.h"
+#include "../core/thread.h"
 #include "../core/tls.h"
 #include "../crash/log.h"
 #include "../proc/registry.h"
@@ -569,6 +570,7 @@ static void *sched_main(void *arg)
     struct node *n = &ax__node;
 
     ax__tls_sched = s;
+    ax__name_thread("ax-sched-%u", s->id);
     ax__ctx_init_thread(&s->ctx);
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, true);

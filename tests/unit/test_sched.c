@@ -2,8 +2,10 @@
  * test_sched.c - schedulers: fairness between busy processes, many
  * producers into one mailbox (nothing lost, nothing doubled, order kept
  * per sender; run under ThreadSanitizer by `make tsan`), the
- * deterministic mode, and node statistics.
+ * deterministic mode, node statistics, and the scheduler threads' names.
  */
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proc_util.h"
@@ -223,4 +225,48 @@ static void pair_and_timer(ax_term_t arg)
 Test(sched, a_ping_pong_pair_does_not_starve_one_scheduler)
 {
     run_root(1, pair_and_timer, AX_NIL);
+}
+
+/* --- Thread names ------------------------------------------------------- */
+
+/* How many of this process's threads are named name (as top -H shows). */
+static int threads_named(const char *name)
+{
+    char path[300];
+    char comm[32];
+    struct dirent *e;
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+
+    CHECK(d != NULL);
+    while ((e = readdir(d)) != NULL) {
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread has ended */
+        if (fgets(comm, sizeof(comm), f)) {
+            comm[strcspn(comm, "\n")] = '\0';
+            n += strcmp(comm, name) == 0;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+static void names(ax_term_t arg)
+{
+    (void)arg;
+    CHECK(threads_named("ax-sched-0") == 1);
+    CHECK(threads_named("ax-sched-1") == 1);
+    CHECK(threads_named("ax-sched-2") == 0);
+}
+
+Test(sched, scheduler_threads_are_named)
+{
+    run_root(2, names, AX_NIL);
 }
