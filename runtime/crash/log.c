@@ -51,6 +51,9 @@
  * something to do again (crash_db_writer). Fewer would cost more commits;
  * and the scheduler had nothing to run. */
 #define HELP_REPORTS 256
+/* Reports in the commit the writer thread writes for the schedulers when
+ * the WAL starts afresh (SQLite syncs then). */
+#define FIRST_REPORTS 1
 /* Reports the writer thread writes between two looks at its flags. */
 #define THREAD_BATCH 10000
 /* With reports waiting and no scheduler idle for STARVE_MS, the writer
@@ -681,9 +684,11 @@ static void *writer_main(void *arg)
         if (ckpt)
             ax__crash_db_checkpoint(d);
         /* The commit that opens the database or starts the WAL afresh
-         * waits for the disk: the thread writes it, a slice's worth. */
+         * waits for the disk: the thread writes it, with one report (the
+         * schedulers the rest: at its normal priority, the thread takes a
+         * core from one of them while it writes). */
         if ((ckpt || first) && !write && !atomic_load(&q.failing))
-            attempt(HELP_REPORTS, &thread);
+            attempt(FIRST_REPORTS, &thread);
         /* While it is the thread's to write, it writes on; then the
          * schedulers take over. */
         while (write && attempt(batch, &thread)) {
