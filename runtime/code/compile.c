@@ -394,7 +394,7 @@ static void *job_main(void *arg)
     char *text = NULL;
     int err;
 
-    ax__name_thread("ax-compile");
+    ax__name_thread(pthread_self(), "ax-compile");
     err = run_job(j, &text);
 
     reply(j, err, text);

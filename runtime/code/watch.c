@@ -247,7 +247,7 @@ static void *watch_main(void *arg)
     struct pollfd fds[2] = {{w.ifd, POLLIN, 0}, {w.efd, POLLIN, 0}};
 
     (void)arg;
-    ax__name_thread("ax-watch");
+    ax__name_thread(pthread_self(), "ax-watch");
     for (;;) {
         int n = poll(fds, 2, next_timeout());
 

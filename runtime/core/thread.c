@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void ax__name_thread(const char *fmt, ...)
+void ax__name_thread(pthread_t t, const char *fmt, ...)
 {
     char name[16]; /* the kernel's TASK_COMM_LEN */
     va_list ap;
@@ -15,5 +15,5 @@ void ax__name_thread(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(name, sizeof(name), fmt, ap);
     va_end(ap);
-    (void)pthread_setname_np(pthread_self(), name); /* a name, no more */
+    (void)pthread_setname_np(t, name); /* a name, no more */
 }

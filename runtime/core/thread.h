@@ -8,9 +8,11 @@
 #ifndef AX_CORE_THREAD_H
 #define AX_CORE_THREAD_H
 
-/* Names the calling thread: fmt and its arguments, as printf, cut to the
- * kernel's 15 characters. */
-void ax__name_thread(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+#include <pthread.h>
+
+/* Names thread t: fmt and its arguments, as printf, cut to the kernel's
+ * 15 characters. */
+void ax__name_thread(pthread_t t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

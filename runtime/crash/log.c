@@ -663,7 +663,7 @@ static void *writer_main(void *arg)
     static const struct crash_db_writer thread = {.yield = true};
     struct crash_db *d = arg;
 
-    ax__name_thread("ax-crashlog");
+    ax__name_thread(pthread_self(), "ax-crashlog");
     pthread_mutex_lock(&q.db_lock);
     ax__crash_db_prepare(d);
     q.db = d;

@@ -384,7 +384,7 @@ static void *io_main(void *arg)
     struct pollfd pfd[CONNS_MAX + 2];
 
     (void)arg;
-    ax__name_thread("ax-listen");
+    ax__name_thread(pthread_self(), "ax-listen");
     while (!atomic_load_explicit(&L.stop, memory_order_relaxed)) {
         serve_once(pfd);
         /* halt: once its reply is out, as a SIGTERM (ax run stops the

@@ -323,7 +323,7 @@ static void *watchdog(void *arg)
     struct node *n = &ax__node;
 
     (void)arg;
-    ax__name_thread("ax-watchdog");
+    ax__name_thread(pthread_self(), "ax-watchdog");
     pthread_mutex_lock(&wd.lock);
     while (!wd.stop) {
         uint64_t now = ax__now_ns();

@@ -570,7 +570,6 @@ static void *sched_main(void *arg)
     struct node *n = &ax__node;
 
     ax__tls_sched = s;
-    ax__name_thread("ax-sched-%u", s->id);
     ax__ctx_init_thread(&s->ctx);
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, true);
@@ -676,8 +675,11 @@ int ax__sched_start(const ax_node_opts_t *opts)
     atomic_store(&n->running, true);
     for (unsigned i = 0; i < n->nscheds; i++) {
         if (pthread_create(&n->scheds[i].thread, NULL, sched_main,
-                           &n->scheds[i]) == 0)
+                           &n->scheds[i]) == 0) {
+            /* Named here, so that it is by the time the node runs. */
+            ax__name_thread(n->scheds[i].thread, "ax-sched-%u", i);
             continue;
+        }
         atomic_store(&n->stopping, true);
         for (unsigned j = 0; j < i; j++) {
             atomic_store(&n->scheds[j].wake_word, 1);
