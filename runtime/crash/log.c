@@ -435,11 +435,11 @@ static bool attempt(size_t max, const struct crash_db_writer *w)
  * machine (another program's, the kernel's) goes there rather than onto a
  * core where a scheduler runs processes, and takes it at once (log.h),
  * where the kernel looks for a free core at all: when every core is
- * busy, even at this class, it may not look, and a thread stays queued on
- * the core it woke on. At normal priority no core is free at all: a
- * thread that spins on the spare core stalls a ping-pong pair beside it
- * more at normal priority than in the idle class (4-6 ms against 1.5-4 ms, the
- * medians of five runs each on a 2-vCPU machine).
+ * busy, even at this class, it may not look, and a thread stays queued
+ * on the core it woke on. Still, it is better than normal priority, at
+ * which no core is free: a thread spinning on the spare core stalls a
+ * ping-pong pair beside it 4-6 ms at normal priority, 1.5-4 ms in the
+ * idle class (medians of five runs each, on a 2-vCPU machine).
  * Only where the process may leave that class again: an unprivileged
  * thread may not (it needs CAP_SYS_NICE, or an RLIMIT_NICE of 20 or more:
  * `ulimit -e 20`), and a scheduler must not stay there. A thread made

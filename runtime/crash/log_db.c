@@ -18,7 +18,7 @@
  *                      runs of a node
  *     pid              TEXT, "<0.N.S>"
  *     pid_key          INTEGER (version 3), S * 2^28 + N (NULL for a
- *                      dump's "none"): what crash(pid) indexes. Serial
+ *                      dump's "none"): what crash_pid indexes. Serial
  *                      first: a slot's serial grows at each reuse, and
  *                      freed slots are reused in turn (ptab.c), so the
  *                      keys of the processes lately spawned lie together

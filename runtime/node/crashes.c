@@ -57,6 +57,7 @@ static const char *const select_sql[2] = {
     SELECT_SQL("pid_key = ?9 AND pid = ?2"),
 };
 
+/* For open_log, which picks by version: the same in every one. */
 static const char *const one_sql[2] = {
     "SELECT * FROM crash WHERE id = ?1",
     "SELECT * FROM crash WHERE id = ?1",
