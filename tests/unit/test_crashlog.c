@@ -1157,8 +1157,8 @@ Test(crashlog, a_fatal_faults_dump_is_imported_once, .timeout = 60)
 
 /* --- An older schema ------------------------------------------------------ */
 
-/* Version 1, as its writer made it, with a row of each table recent
- * enough not to be pruned. */
+/* Version 1, as its writer made it but for the indexes on time, module
+ * and name, with a row of each table recent enough not to be pruned. */
 static const char schema_v1[] =
     "CREATE TABLE crash (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " time INTEGER NOT NULL, node TEXT NOT NULL, node_start INTEGER NOT NULL,"
