@@ -1,6 +1,7 @@
 /*
  * test_fault.c - native faults end the faulting process, not the node:
- * stack overflow, NULL dereference, division by zero, abort(); its
+ * stack overflow, NULL dereference, division by zero, abort(), an
+ * illegal instruction, a bus error (a page past a file's end); its
  * monitors see the reason, and the node serves on, through a storm of
  * 10,000 faults too. Each fault's backtrace names the faulting function
  * and its file and line. A fault outside any process kills the program
@@ -12,9 +13,11 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +79,37 @@ static void aborts(ax_term_t arg)
     abort();
 }
 
+/* An instruction the processor does not have. */
+RAW_FAULT static void illegal_instruction(ax_term_t arg)
+{
+    (void)arg;
+#if defined(__x86_64__)
+    __asm__ volatile("ud2");
+#elif defined(__aarch64__)
+    __asm__ volatile(".inst 0x00000000"); /* udf #0 */
+#else
+    raise(SIGILL);
+#endif
+}
+
+/* Where bus_error's page is mapped, for the reason's address. */
+static _Atomic uintptr_t bus_page;
+
+/* Reads a page of a file that has no byte behind it: a bus error. */
+RAW_FAULT static void bus_error(ax_term_t arg)
+{
+    int fd = memfd_create("ax-test-bus", 0); /* empty */
+    volatile char *page;
+
+    (void)arg;
+    CHECK(fd >= 0);
+    page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    CHECK(page != MAP_FAILED);
+    atomic_store(&bus_page, (uintptr_t)page);
+    (void)page[0];
+}
+
 /* The exit reason of fn, seen through a monitor. */
 static ax_term_t reason_of(ax_body_fn fn)
 {
@@ -104,6 +138,13 @@ static void faults(ax_term_t arg)
     CHECK(ax_equal_exact(r, ax_tuple(ax_heap(), 2, A("signal"), A("sigfpe"))));
     r = reason_of(aborts);
     CHECK(ax_equal_exact(r, ax_tuple(ax_heap(), 2, A("signal"), A("sigabrt"))));
+    r = reason_of(illegal_instruction);
+    CHECK(ax_equal_exact(r, ax_tuple(ax_heap(), 2, A("signal"), A("sigill"))));
+    r = reason_of(bus_error);
+    CHECK(ax_equal_exact(
+        r, ax_tuple(ax_heap(), 3, A("signal"), A("sigbus"),
+                    ax_int(ax_heap(), (int64_t)atomic_load(&bus_page)))));
+    munmap((void *)atomic_load(&bus_page), 4096);
 }
 
 Test(fault, native_faults_end_only_their_process)
