@@ -13,6 +13,8 @@
  *                                        as sup_gate
  *   cast {exit, Reason}         stops with Reason (a crash unless
  *                               normal, shutdown or {shutdown, _})
+ *   cast segv                   writes through NULL, in
+ *                               sup_worker_fault (a native fault)
  *   call ping                   -> pong
  *   info {'EXIT', _, Reason}    stops with Reason
  *   terminate(Reason)           sends Notify {terminated, Tag, Reason}
@@ -65,8 +67,20 @@ static ax_term_t worker_call(ax_term_t req, ax_term_t from, ax_term_t st)
                     req == A("ping") ? A("pong") : A("what"), st);
 }
 
+/* Not static, never inlined: its name is in the fault's backtrace. */
+__attribute__((noinline)) void sup_worker_fault(void);
+
+__attribute__((noinline)) void sup_worker_fault(void)
+{
+    volatile int *nowhere = 0;
+
+    *nowhere = 1;
+}
+
 static ax_term_t worker_cast(ax_term_t msg, ax_term_t st)
 {
+    if (msg == A("segv"))
+        sup_worker_fault();
     if (ax_is_record(msg, A("exit"), 2))
         return ax_tuple(ax_heap(), 3, A("stop"), ax_tuple_get(msg, 1), st);
     return with_state("noreply", st);

@@ -455,6 +455,29 @@ static ax_term_t started(const char *tag)
     return ax_tuple_get(m, 2);
 }
 
+/* Starts supervisor name with one child, id; crashes the child with
+ * cast msg and waits for its successor; stops the supervisor. pid_text:
+ * [0] the supervisor, [1] the child, [2] its successor. The caller
+ * traps exits. */
+static void crash_supervised(const char *name, const char *id, ax_term_t msg)
+{
+    ax_term_t sup;
+    ax_term_t why;
+    ax_term_t child;
+
+    CHECK(ax_module_add_path(dir) == 0);
+    CHECK(ax_supervisor_start(
+              A(name), sup_flags(10),
+              ax_list_v(ax_heap(), 1, (ax_term_t[]){child_spec(id)}), &sup,
+              &why) == 0);
+    note_pid(0, sup);
+    child = started(id);
+    note_pid(1, child);
+    ax_cast(child, msg);
+    note_pid(2, started(id));
+    CHECK(ax_gen_stop(sup, A("shutdown"), 5000) == 0);
+}
+
 static void supervised_root(ax_term_t arg)
 {
     ax_term_t sup;
@@ -464,17 +487,7 @@ static void supervised_root(ax_term_t arg)
 
     (void)arg;
     ax_trap_exit(true);
-    CHECK(ax_module_add_path(dir) == 0);
-    CHECK(ax_supervisor_start(
-              A("sup_a"), sup_flags(10),
-              ax_list_v(ax_heap(), 1, (ax_term_t[]){child_spec("w")}), &sup,
-              &why) == 0);
-    note_pid(0, sup);
-    child = started("w");
-    note_pid(1, child);
-    ax_cast(child, T2(A("exit"), A("boom")));
-    note_pid(2, started("w"));
-    CHECK(ax_gen_stop(sup, A("shutdown"), 5000) == 0);
+    crash_supervised("sup_a", "w", T2(A("exit"), A("boom")));
     /* One that gives up at the first crash. */
     CHECK(ax_supervisor_start(
               AX_NONE, sup_flags(0),
@@ -486,16 +499,53 @@ static void supervised_root(ax_term_t arg)
     CHECK(ax_receive(T3(A("EXIT"), sup, AX_ANY), 5000, &m, NULL) == 0);
 }
 
+/* A supervised child that faults in its module's code. */
+static void segv_root(ax_term_t arg)
+{
+    (void)arg;
+    ax_trap_exit(true);
+    crash_supervised("sup_s", "s", A("segv"));
+}
+
+/* Builds the sup_worker module, runs root until its reports are
+ * written, and opens the log. */
+static sqlite3 *run_with_sup_worker(ax_body_fn root)
+{
+    char out[MOD_PATH_LEN + 16];
+
+    snprintf(out, sizeof(out), "%s/sup_worker.so", dir);
+    mod_build("sup_worker.c", out);
+    run_and_flush(root);
+    return open_db(db_path);
+}
+
+/* The report of a native fault in module code: its reason, its
+ * supervisor's restart, and the backtrace naming the function and the
+ * module's .so. */
+Test(crashlog, a_fault_in_module_code_is_reported_with_its_backtrace)
+{
+    char bt[4096];
+    sqlite3 *db = run_with_sup_worker(segv_root);
+
+    assert_crash_field(db, pid_text[1], "reason", "{signal, sigsegv, 0}");
+    assert_crash_field(db, pid_text[1], "module", "sup_worker");
+    assert_crash_field(db, pid_text[1], "supervisor", pid_text[0]);
+    assert_crash_field(db, pid_text[1], "restarts", "1");
+    crash_field(db, "backtrace", pid_text[1], bt, sizeof(bt));
+    bt[strcspn(bt, "\n")] = '\0'; /* the faulting frame */
+    cr_assert(strncmp(bt, "#0 0x", 5) == 0, "backtrace: %s", bt);
+    cr_assert(strstr(bt, " sup_worker_fault (") != NULL, "frame: %s", bt);
+    cr_assert(strstr(bt, "sup_worker.so)") != NULL, "frame: %s", bt);
+    close_db(db);
+    stop_node();
+}
+
 Test(crashlog, supervisor_reports)
 {
     char out[MOD_PATH_LEN + 16];
     char want[256];
-    sqlite3 *db;
+    sqlite3 *db = run_with_sup_worker(supervised_root);
 
-    snprintf(out, sizeof(out), "%s/sup_worker.so", dir);
-    mod_build("sup_worker.c", out);
-    run_and_flush(supervised_root);
-    db = open_db(db_path);
     snprintf(want, sizeof(want), "restart w %s %s %s boom 1 sup_a", pid_text[1],
              pid_text[2], pid_text[0]);
     query(db,
