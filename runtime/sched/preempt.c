@@ -7,7 +7,9 @@
  * A number seen unchanged for a slice time is a slice that ran too long;
  * the watchdog names it in preempt_slice and signals the thread, again
  * every slice time while the slice lasts (a signal that lands in libc
- * only zeroes the budget, and the next may land in module code). The
+ * only zeroes the budget, and the next may land in module code: the
+ * thread's own timer sends it RETRY_US later, up to RETRY_MAX times after
+ * each of the watchdog's, unless it was in a system call). The
  * handler acts only if the slice it interrupted is the one named, so a
  * late signal never preempts the slice after. The hot path pays two
  * plain stores a slice; the watchdog parks while every scheduler sleeps.
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/thread.h"
@@ -36,6 +39,8 @@
 #define INJECT_HEADROOM 16384   /* stack the preempted path needs, beyond
                                  * the vector state */
 #define PARKED_NAP_NS 1000000000ull /* a parked watchdog's safety net */
+#define RETRY_US 50   /* a signal that found libc or the runtime, again */
+#define RETRY_MAX 100 /* times, after each of the watchdog's signals */
 
 struct code_range {
     _Atomic(uintptr_t) lo;      /* 0: a free slot */
@@ -239,6 +244,23 @@ static bool can_inject(const struct proc *p, const ucontext_t *uc)
     return in_module_code(uc_pc(uc));
 }
 
+/* Signals the thread of s again RETRY_US from now, if it may: the
+ * signal found it outside module code, but not just after a system call
+ * (a thread blocked there would only be interrupted again). */
+static void retry_soon(struct sched *s, const siginfo_t *info,
+                       const ucontext_t *uc)
+{
+    struct itimerspec again = {.it_value = {0, RETRY_US * 1000}};
+
+    if (info->si_code != SI_TIMER)
+        s->retries = 0; /* the watchdog's: a new round */
+    if (!s->has_retry || s->retries >= RETRY_MAX ||
+        uc_after_syscall(uc) || !preempt_can_inject())
+        return;
+    s->retries++;
+    (void)timer_settime(s->retry, 0, &again, NULL); /* async-signal-safe */
+}
+
 static void on_sigurg(int sig, siginfo_t *info, void *ctx)
 {
     int saved = errno;
@@ -246,17 +268,36 @@ static void on_sigurg(int sig, siginfo_t *info, void *ctx)
     struct proc *p = s ? s->current : NULL;
 
     (void)sig;
-    (void)info;
     /* acquire: pairs with the watchdog's release of preempt_slice. */
     if (p && atomic_load_explicit(&s->slice, memory_order_relaxed) ==
                  atomic_load_explicit(&s->preempt_slice,
                                       memory_order_acquire)) {
-        if (can_inject(p, ctx))
+        if (can_inject(p, ctx)) {
             uc_inject_call(ctx, ax__preempt_tramp, store_word);
-        else
+        } else {
             p->budget = 0;
+            retry_soon(s, info, ctx);
+        }
     }
     errno = saved;
+}
+
+void ax__preempt_thread_start(struct sched *s)
+{
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID,
+                          .sigev_signo = SIGURG};
+
+    ev._sigev_un._tid = gettid(); /* sigev_notify_thread_id, where defined */
+    s->retries = 0;
+    s->has_retry = preempt_can_inject() &&
+                   timer_create(CLOCK_MONOTONIC, &ev, &s->retry) == 0;
+}
+
+void ax__preempt_thread_end(struct sched *s)
+{
+    if (s->has_retry)
+        timer_delete(s->retry);
+    s->has_retry = false;
 }
 
 /* --- The watchdog ---------------------------------------------------------- */

@@ -14,7 +14,13 @@
  *   - anything else (libc, the runtime, a program's own functions): the
  *     process's reduction budget is zeroed, so it yields at its next safe
  *     point, the next time the runtime charges it (a send, an allocation,
- *     a receive...).
+ *     a receive...). And the thread signals itself again RETRY_US later
+ *     (a timer of its own), up to RETRY_MAX times after each of the
+ *     watchdog's signals: a loop that calls into libc and returns to its
+ *     module's code is preempted there once a signal lands there, which
+ *     for a loop nearly always in libc takes many signals. Not after a
+ *     system call, where a thread that blocks would be interrupted for
+ *     nothing.
  *
  * A preempted process waits on its scheduler's preempted list, not the
  * run queue: it is not stolen by another scheduler (compiled code may
@@ -39,6 +45,14 @@ int ax__preempt_start(unsigned slice_ms);
 void ax__preempt_stop(void);
 /* The slice time in nanoseconds (valid while the node runs). */
 uint64_t ax__preempt_slice_ns(void);
+
+struct sched;
+/* Makes scheduler s's retry timer, on its own thread as it starts; and
+ * deletes it as it ends. Without one (no timer to be had, or no
+ * preemption in module code on this architecture) the watchdog's signals
+ * alone retry. */
+void ax__preempt_thread_start(struct sched *s);
+void ax__preempt_thread_end(struct sched *s);
 
 /* Notes [lo, hi) as module code, which may be preempted anywhere, or
  * forgets it (before the code is unmapped). The loader calls these under

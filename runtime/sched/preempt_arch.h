@@ -35,6 +35,17 @@ static inline uintptr_t uc_fp(const ucontext_t *uc)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 }
 
+/* Whether the context was interrupted in a system call: its pc is at the
+ * `syscall` instruction (to restart it) or just after it. The code
+ * before pc is read only within pc's page, which is mapped. */
+static inline bool uc_after_syscall(const ucontext_t *uc)
+{
+    const uint8_t *pc = (const uint8_t *)uc_pc(uc);
+
+    return (pc[0] == 0x0f && pc[1] == 0x05) ||
+           ((uintptr_t)pc % 4096 >= 2 && pc[-2] == 0x0f && pc[-1] == 0x05);
+}
+
 /* The System V ABI lets a function use 128 bytes below its stack
  * pointer without moving it: an injected call must skip them. */
 #define PREEMPT_RED_ZONE 128
@@ -95,6 +106,15 @@ static inline uintptr_t uc_sp(const ucontext_t *uc)
 static inline uintptr_t uc_fp(const ucontext_t *uc)
 {
     return (uintptr_t)uc->uc_mcontext.regs[29];
+}
+
+/* As on x86-64, with `svc #0`. */
+static inline bool uc_after_syscall(const ucontext_t *uc)
+{
+    const uint32_t *pc = (const uint32_t *)uc_pc(uc);
+
+    return pc[0] == 0xd4000001 ||
+           ((uintptr_t)pc % 4096 >= 4 && pc[-1] == 0xd4000001);
 }
 
 /* No trampoline here yet: it would need a register to branch back

@@ -570,6 +570,7 @@ static void *sched_main(void *arg)
     struct node *n = &ax__node;
 
     ax__tls_sched = s;
+    ax__preempt_thread_start(s);
     ax__ctx_init_thread(&s->ctx);
     if (ax__sched_on_thread)
         ax__sched_on_thread(s, true);
@@ -592,6 +593,7 @@ static void *sched_main(void *arg)
     ax__ptab_flush(&s->freed);
     ax__msg_cache_flush();
     ax__ctx_destroy(&s->ctx);
+    ax__preempt_thread_end(s);
     ax__tls_sched = NULL;
     return NULL;
 }

@@ -17,6 +17,7 @@
 #define AX_SCHED_SCHED_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "../core/tls.h"
 #include "../proc/ctx.h"
@@ -62,6 +63,12 @@ struct sched {
      * and names in preempt_slice the one to preempt (preempt.c). */
     _Atomic(uint64_t) slice;
     _Atomic(uint64_t) preempt_slice;
+    /* A timer that signals this thread again soon, when the watchdog's
+     * signal found it outside module code (preempt.c); and how many
+     * times it has since the watchdog's last. Its own thread's. */
+    timer_t retry;
+    bool has_retry;
+    unsigned retries;
     struct stack_pool stacks;
     struct freed freed;           /* slots of processes that ended here */
     /* Messages the running process sent in a row to one destination,
