@@ -244,9 +244,10 @@ static bool can_inject(const struct proc *p, const ucontext_t *uc)
     return in_module_code(uc_pc(uc));
 }
 
-/* Signals the thread of s again RETRY_US from now, if it may: the
- * signal found it outside module code, but not just after a system call
- * (a thread blocked there would only be interrupted again). */
+/* Signals the thread of s again RETRY_US from now, if that may help: the
+ * signal found it outside module code (in module code it could not
+ * inject for want of stack, which a retry does not mend), and not in a
+ * system call (a thread blocked there would only be interrupted again). */
 static void retry_soon(struct sched *s, const siginfo_t *info,
                        const ucontext_t *uc)
 {
@@ -255,7 +256,7 @@ static void retry_soon(struct sched *s, const siginfo_t *info,
     if (info->si_code != SI_TIMER)
         s->retries = 0; /* the watchdog's: a new round */
     if (!s->has_retry || s->retries >= RETRY_MAX ||
-        uc_after_syscall(uc) || !preempt_can_inject())
+        in_module_code(uc_pc(uc)) || uc_after_syscall(uc))
         return;
     s->retries++;
     (void)timer_settime(s->retry, 0, &again, NULL); /* async-signal-safe */

@@ -36,14 +36,15 @@ static inline uintptr_t uc_fp(const ucontext_t *uc)
 }
 
 /* Whether the context was interrupted in a system call: its pc is at the
- * `syscall` instruction (to restart it) or just after it. The code
- * before pc is read only within pc's page, which is mapped. */
+ * `syscall` instruction (to restart it) or just after it. Code is read
+ * only within pc's page, which is mapped. */
 static inline bool uc_after_syscall(const ucontext_t *uc)
 {
     const uint8_t *pc = (const uint8_t *)uc_pc(uc);
+    uintptr_t off = (uintptr_t)pc % 4096;
 
-    return (pc[0] == 0x0f && pc[1] == 0x05) ||
-           ((uintptr_t)pc % 4096 >= 2 && pc[-2] == 0x0f && pc[-1] == 0x05);
+    return (off <= 4094 && pc[0] == 0x0f && pc[1] == 0x05) ||
+           (off >= 2 && pc[-2] == 0x0f && pc[-1] == 0x05);
 }
 
 /* The System V ABI lets a function use 128 bytes below its stack
