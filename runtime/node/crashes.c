@@ -52,16 +52,10 @@
 #define KEYED_SINCE 3 /* the schema version with pid_key */
 #define KEY_PARAM 9
 
-static const char *const select_sql[2] = {
-    SELECT_SQL("pid = ?2"),
-    SELECT_SQL("pid_key = ?9 AND pid = ?2"),
-};
+static const char select_sql[] = SELECT_SQL("pid_key = ?9 AND pid = ?2");
+static const char select_sql_by_text[] = SELECT_SQL("pid = ?2");
 
-/* For open_log, which picks by version: the same in every one. */
-static const char *const one_sql[2] = {
-    "SELECT * FROM crash WHERE id = ?1",
-    "SELECT * FROM crash WHERE id = ?1",
-};
+static const char one_sql[] = "SELECT * FROM crash WHERE id = ?1";
 
 static ax_term_t A(const char *name)
 {
@@ -205,12 +199,12 @@ static int schema_version(sqlite3 *db)
     return v;
 }
 
-/* Opens the node's log read-only and prepares sql[1] on it, or sql[0]
- * if its schema is older than KEYED_SINCE: SQLITE_OK, or an error
- * (SQLITE_CANTOPEN: no log is open). *db is closed by the caller,
- * whatever the result. */
-static int open_log(const char *const sql[2], sqlite3 **db, sqlite3_stmt **st,
-                    int64_t *node_start)
+/* Opens the node's log read-only and prepares sql on it, or older_sql
+ * (if not NULL) where its schema is older than KEYED_SINCE: SQLITE_OK,
+ * or an error (SQLITE_CANTOPEN: no log is open). *db is closed by the
+ * caller, whatever the result. */
+static int open_log(const char *sql, const char *older_sql, sqlite3 **db,
+                    sqlite3_stmt **st, int64_t *node_start)
 {
     char *path = ax__crash_log_path(node_start);
     int rc;
@@ -222,8 +216,10 @@ static int open_log(const char *const sql[2], sqlite3 **db, sqlite3_stmt **st,
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(*db, BUSY_MS);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(*db, sql[schema_version(*db) >= KEYED_SINCE],
-                                -1, st, NULL);
+        rc = sqlite3_prepare_v2(
+            *db,
+            older_sql && schema_version(*db) < KEYED_SINCE ? older_sql : sql,
+            -1, st, NULL);
     free(path);
     return rc;
 }
@@ -237,7 +233,8 @@ ax_term_t ax__req_crashes(ax_term_t opts)
     ax_term_t list = AX_NIL;
     int err = AX_ESTATE;
 
-    if (open_log(select_sql, &db, &st, &node_start) != SQLITE_OK) {
+    if (open_log(select_sql, select_sql_by_text, &db, &st, &node_start) !=
+        SQLITE_OK) {
         /* A log nothing was written to yet has no tables. */
         if (db && strstr(sqlite3_errmsg(db), "no such table"))
             err = 0;
@@ -282,7 +279,7 @@ ax_term_t ax__req_crash(ax_term_t id)
 
     if (ax_get_int(id, &n) != 0)
         return ax__request_error(h, AX_EBADARG);
-    rc = open_log(one_sql, &db, &st, &node_start);
+    rc = open_log(one_sql, NULL, &db, &st, &node_start);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 1, n);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
