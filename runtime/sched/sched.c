@@ -218,10 +218,26 @@ static void wake_one(void)
     }
 }
 
+/* wake_one from a thread that is no scheduler (the crash log's writer,
+ * a thread of the program): the node may be stopping meanwhile, and
+ * ax__sched_stop waits for it before it frees the schedulers. seq_cst:
+ * either this sees `stopping`, or the stopper sees outside_wakers. */
+static void wake_from_outside(void)
+{
+    struct node *n = &ax__node;
+
+    atomic_fetch_add(&n->outside_wakers, 1);
+    if (atomic_load(&n->running) && !atomic_load(&n->stopping))
+        wake_one();
+    atomic_fetch_sub(&n->outside_wakers, 1);
+}
+
 void ax__sched_wake_idle(void)
 {
-    if (atomic_load(&ax__node.running))
+    if (ax__sched_self())
         wake_one();
+    else
+        wake_from_outside();
 }
 
 bool ax__sched_spare_core(void)
@@ -253,7 +269,7 @@ void ax__sched_enqueue(struct proc *p, bool next)
 
     if (!s) {
         global_put(p);
-        wake_one();
+        wake_from_outside();
         return;
     }
     if (next && !ax__node.seed) {
@@ -756,13 +772,16 @@ int ax__sched_stop(void)
         return AX_ESTATE;
     kill_all(n);
     ax__preempt_stop();
-    atomic_store_explicit(&n->stopping, true, memory_order_release);
+    /* seq_cst (not release only): before the look at outside_wakers. */
+    atomic_store(&n->stopping, true);
     for (unsigned i = 0; i < n->nscheds; i++) {
         atomic_store(&n->scheds[i].wake_word, 1);
         futex(&n->scheds[i].wake_word, FUTEX_WAKE_PRIVATE, 1, NULL);
     }
     for (unsigned i = 0; i < n->nscheds; i++)
         pthread_join(n->scheds[i].thread, NULL);
+    while (atomic_load(&n->outside_wakers)) /* see wake_from_outside */
+        sched_yield();
     free_scheds(n);
     ax__ptab_foreach_slot(drop_leftovers, NULL);
     ax__ptab_destroy();

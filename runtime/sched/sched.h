@@ -145,6 +145,9 @@ struct node {
     uint64_t seed;
     size_t stack_size;
     _Atomic(uint32_t) nsleeping;
+    /* Threads other than the schedulers in wake_one (wake_from_outside):
+     * the schedulers are not freed under them. */
+    _Atomic(unsigned) outside_wakers;
     pthread_mutex_t global_lock;  /* the global run list */
     struct proc *global_head;
     struct proc *global_tail;
